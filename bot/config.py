@@ -1,0 +1,315 @@
+"""Service configuration: one YAML file, `${ENV}` substitution, validated with pydantic.
+
+`load_config(path)` returns a `Config` or raises `ConfigError` whose `errors` are lines of
+the form `path.to.key: reason`, so a bad file stops start-up with a readable message.
+"""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Literal, Optional
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+GROUP_KINDS = ("community", "bank", "school", "square", "network", "station", "unit",
+               "enterprise", "linkage", "leadership")
+ROLES = ("resident", "police", "liaison", "admin", "propaganda")
+GroupKind = Literal["community", "bank", "school", "square", "network", "station", "unit",
+                    "enterprise", "linkage", "leadership"]
+Role = Literal["resident", "police", "liaison", "admin", "propaganda"]
+
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+class ConfigError(Exception):
+    """A config that cannot be used; `errors` holds one `key.path: reason` line each."""
+
+    def __init__(self, path: str, errors: list[str]):
+        self.path = path
+        self.errors = errors
+        super().__init__(f"{path}: " + "; ".join(errors))
+
+    def render(self) -> str:
+        return "\n".join(f"{self.path}: {e}" for e in self.errors)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatabaseConfig(_Model):
+    url: str = "sqlite:///data/fanzha.db"
+
+
+class AibotConfig(_Model):
+    """智能机器人 (API mode) callback settings; its crypto uses an empty receiveid."""
+    name: str = "反诈哨兵"
+    token: str
+    encoding_aes_key: str
+
+    @field_validator("encoding_aes_key")
+    @classmethod
+    def _aes_key(cls, v: str) -> str:
+        return _check_aes_key(v)
+
+
+def _check_aes_key(v: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9]{43}", v or ""):
+        raise ValueError("must be exactly 43 letters or digits (WeCom EncodingAESKey)")
+    return v
+
+
+class WecomConfig(_Model):
+    api_base: str = "https://qyapi.weixin.qq.com"
+    corp_id: str
+    agent_id: int
+    secret: str
+    token: str
+    encoding_aes_key: str
+    aibot: AibotConfig
+    # WeCom drops a callback answered after 5 s and retries it; answer passively only
+    # while well inside that, otherwise send the reply actively.
+    reply_deadline_seconds: float = Field(3.0, gt=0, le=4.5)
+    replay_window_seconds: int = Field(300, ge=10)
+    max_body_bytes: int = Field(64 * 1024, ge=1024)
+
+    @field_validator("encoding_aes_key")
+    @classmethod
+    def _aes_key(cls, v: str) -> str:
+        return _check_aes_key(v)
+
+    @field_validator("api_base")
+    @classmethod
+    def _base(cls, v: str) -> str:
+        if not re.match(r"https?://", v):
+            raise ValueError("must start with http:// or https://")
+        return v.rstrip("/")
+
+
+class RobotConfig(_Model):
+    """A group robot (群机器人/消息推送); the webhook key is its only credential."""
+    key: str = Field(min_length=1)
+
+
+class SendConfig(_Model):
+    """How the bot reaches a group.
+
+    webhook: a group robot added to an internal group; appchat: an app-created internal
+    group; aibot: only answers @-mentions (no pushes); customer_group: an external group of
+    WeChat users, reachable only by a mass-send task that `owner` confirms; none: not reachable.
+    """
+    via: Literal["webhook", "appchat", "aibot", "customer_group", "none"]
+    robot: Optional[str] = None
+    chatid: Optional[str] = None
+    owner: Optional[str] = None
+
+    @model_validator(mode="after")
+    def _needs(self):
+        if self.via == "webhook" and not self.robot:
+            raise ValueError("via webhook needs robot")
+        if self.via == "appchat" and not self.chatid:
+            raise ValueError("via appchat needs chatid")
+        if self.via == "customer_group" and not self.owner:
+            raise ValueError("via customer_group needs owner")
+        return self
+
+
+class UnitConfig(_Model):
+    id: str = Field(pattern=r"^[a-z0-9_]+$")
+    name: str
+
+
+class GroupConfig(_Model):
+    id: str = Field(pattern=r"^[A-Za-z0-9_\-]{1,64}$")
+    name: str
+    kind: GroupKind
+    unit: Optional[str] = None
+    external: bool = False
+    aibot_chatid: Optional[str] = None
+    send: SendConfig
+    members: list[str] = []
+
+    @model_validator(mode="after")
+    def _reach(self):
+        if self.external and self.send.via in ("webhook", "aibot", "appchat"):
+            raise ValueError(f"an external group (WeChat users) cannot be reached via {self.send.via}; "
+                             "use customer_group")
+        if not self.external and self.send.via == "customer_group":
+            raise ValueError("customer_group is only for external groups")
+        return self
+
+
+class StationConfig(_Model):
+    id: str = Field(pattern=r"^[a-z0-9_]+$")
+    name: str
+    keywords: list[str] = Field(min_length=1)
+    liaisons: list[str] = Field(min_length=1)
+    chief: str
+
+
+class PersonConfig(_Model):
+    userid: str = Field(pattern=r"^[A-Za-z0-9_.@\-]{1,64}$")
+    name: str
+    roles: list[Role] = Field(min_length=1)
+    mobile: Optional[str] = None
+    station: Optional[str] = None
+
+    @field_validator("mobile")
+    @classmethod
+    def _mobile(cls, v):
+        if v is not None and not re.fullmatch(r"1[3-9]\d{9}", v):
+            raise ValueError("must be an 11-digit mainland mobile number")
+        return v
+
+
+class SenderConfig(_Model):
+    robot_per_minute: int = Field(20, ge=1)
+    max_attempts: int = Field(8, ge=1)
+    backoff_base_seconds: float = Field(1.0, gt=0)
+    backoff_max_seconds: float = Field(300.0, gt=0)
+    http_timeout_seconds: float = Field(5.0, gt=0)
+    poll_seconds: float = Field(1.0, gt=0)
+    token_refresh_margin_seconds: int = Field(300, ge=0)
+
+
+class Config(_Model):
+    timezone: str = "Asia/Shanghai"
+    database: DatabaseConfig = DatabaseConfig()
+    wecom: WecomConfig
+    sender: SenderConfig = SenderConfig()
+    robots: dict[str, RobotConfig] = {}
+    units: list[UnitConfig] = []
+    groups: list[GroupConfig] = Field(min_length=1)
+    stations: list[StationConfig] = []
+    people: list[PersonConfig] = []
+    # set by load_config: where the file was, so relative paths resolve against it
+    source: Optional[str] = None
+
+    @model_validator(mode="after")
+    def _references(self):
+        errors: list[str] = []
+        people = {p.userid for p in self.people}
+        units = {u.id for u in self.units}
+        seen: set[str] = set()
+        for i, g in enumerate(self.groups):
+            where = f"groups.{i}"
+            if g.id in seen:
+                errors.append(f"{where}.id: duplicate group id {g.id!r}")
+            seen.add(g.id)
+            if g.unit is not None and g.unit not in units:
+                errors.append(f"{where}.unit: unknown unit {g.unit!r}")
+            if g.send.robot is not None and g.send.robot not in self.robots:
+                errors.append(f"{where}.send.robot: unknown robot {g.send.robot!r}")
+            if g.send.owner is not None and g.send.owner not in people:
+                errors.append(f"{where}.send.owner: unknown person {g.send.owner!r}")
+            for j, m in enumerate(g.members):
+                if m not in people:
+                    errors.append(f"{where}.members.{j}: unknown person {m!r}")
+        if not any(g.kind == "linkage" for g in self.groups):
+            errors.append("groups: needs one group of kind linkage")
+        robots_used = [g.send.robot for g in self.groups if g.send.robot]
+        for name in {r for r in robots_used if robots_used.count(r) > 1}:
+            errors.append(f"robots.{name}: a robot sits in one group only, but several groups use it")
+        station_ids = set()
+        for i, s in enumerate(self.stations):
+            if s.id in station_ids:
+                errors.append(f"stations.{i}.id: duplicate station id {s.id!r}")
+            station_ids.add(s.id)
+            for j, u in enumerate(s.liaisons):
+                if u not in people:
+                    errors.append(f"stations.{i}.liaisons.{j}: unknown person {u!r}")
+            if s.chief not in people:
+                errors.append(f"stations.{i}.chief: unknown person {s.chief!r}")
+        userids = set()
+        for i, p in enumerate(self.people):
+            if p.userid in userids:
+                errors.append(f"people.{i}.userid: duplicate userid {p.userid!r}")
+            userids.add(p.userid)
+            if p.station is not None and p.station not in station_ids:
+                errors.append(f"people.{i}.station: unknown station {p.station!r}")
+        if errors:
+            raise ValueError("\n".join(errors))
+        return self
+
+    # --- look-ups used across the service -------------------------------------------
+    def person(self, userid: str) -> Optional[PersonConfig]:
+        return next((p for p in self.people if p.userid == userid), None)
+
+    def roles_of(self, userid: str) -> set[str]:
+        p = self.person(userid)
+        return set(p.roles) if p else {"resident"}
+
+    def group(self, group_id: str) -> Optional[GroupConfig]:
+        return next((g for g in self.groups if g.id == group_id), None)
+
+    def group_by_aibot_chatid(self, chatid: str) -> Optional[GroupConfig]:
+        return next((g for g in self.groups if (g.aibot_chatid or g.id) == chatid), None)
+
+    def groups_of_kind(self, kind: str) -> list[GroupConfig]:
+        return [g for g in self.groups if g.kind == kind]
+
+    def station(self, station_id: str) -> Optional[StationConfig]:
+        return next((s for s in self.stations if s.id == station_id), None)
+
+
+def substitute_env(value, env=None, path: str = "", errors: Optional[list] = None):
+    """Replace `${VAR}` / `${VAR:-default}` in every string of a parsed YAML tree."""
+    env = os.environ if env is None else env
+    errors = [] if errors is None else errors
+    if isinstance(value, dict):
+        return {k: substitute_env(v, env, f"{path}.{k}" if path else str(k), errors) for k, v in value.items()}
+    if isinstance(value, list):
+        return [substitute_env(v, env, f"{path}.{i}", errors) for i, v in enumerate(value)]
+    if isinstance(value, str):
+        def repl(m):
+            name, default = m.group(1), m.group(2)
+            if name in env and env[name] != "":
+                return env[name]
+            if default is not None:
+                return default
+            errors.append(f"{path}: environment variable {name} is not set")
+            return ""
+        return _ENV_REF.sub(repl, value)
+    return value
+
+
+def _pydantic_errors(exc: ValidationError) -> list[str]:
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"])
+        msg = err["msg"]
+        if msg.startswith("Value error, "):
+            msg = msg[len("Value error, "):]
+        # the cross-reference validator reports several lines at once, each already keyed
+        for line in msg.split("\n"):
+            lines.append(f"{loc}: {line}" if loc else line)
+    return lines
+
+
+def load_config(path: str | os.PathLike = "config.yaml", env=None) -> Config:
+    """Read, substitute and validate a config file; raise ConfigError naming every bad key."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as e:
+        raise ConfigError(str(path), [f"cannot read file: {e.strerror or e}"])
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "YAML"
+        raise ConfigError(str(path), [f"{where}: not valid YAML ({getattr(e, 'problem', e)})"])
+    if not isinstance(raw, dict):
+        raise ConfigError(str(path), ["(top level): must be a mapping of keys"])
+    errors: list[str] = []
+    raw = substitute_env(raw, env, "", errors)
+    raw["source"] = str(p.resolve())
+    try:
+        cfg = Config.model_validate(raw)
+    except ValidationError as e:
+        errors.extend(_pydantic_errors(e))
+    if errors:
+        raise ConfigError(str(path), errors)
+    return cfg

@@ -1,0 +1,33 @@
+"""Run a WSGI app on a real socket in a background thread (demo mode and tests)."""
+from __future__ import annotations
+
+import socket
+import threading
+
+from werkzeug.serving import make_server
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+class ServerThread:
+    """A threaded werkzeug server; `url` is where it listens, `stop()` shuts it down."""
+
+    def __init__(self, app, host: str = "127.0.0.1", port: int = 0):
+        self.server = make_server(host, port or free_port(host), app, threaded=True)
+        self.host, self.port = host, self.server.server_port
+        self.url = f"http://{host}:{self.port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, name=f"http-{self.port}", daemon=True)
+
+    def start(self) -> "ServerThread":
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)
