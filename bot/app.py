@@ -1,0 +1,84 @@
+"""The app factory: `create_app(config)` wires database, outbox, sender, router and channels."""
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import logging
+import threading
+from typing import Callable, Optional
+
+from flask import Flask, jsonify
+
+from bot.channels.crypto import CallbackCrypto
+from bot.config import Config
+from bot.db import ensure_schema, make_engine, session_factory, utcnow
+from bot.inbox import Inbox
+from bot.outbox import Outbox
+from bot.sender import Sender
+from bot.wecom_api import WeComApi
+from handlers import Context, Handler, build_router
+
+log = logging.getLogger(__name__)
+
+
+class Service:
+    """Everything one bot process holds; Flask keeps it in app.extensions['fanzha']."""
+
+    def __init__(self, config: Config, *, clock: Callable[[], dt.datetime] = utcnow,
+                 handlers: Optional[list[Handler]] = None, engine=None):
+        self.config = config
+        self.clock = clock
+        base_dir = None
+        if config.source:
+            from pathlib import Path
+            base_dir = Path(config.source).parent
+        self.engine = engine or make_engine(config.database.url, base_dir)
+        ensure_schema(self.engine)
+        self.sessions = session_factory(self.engine)
+        self.api = WeComApi(config, self.sessions)
+        self.sender = Sender(config, self.sessions, self.api)
+        self.outbox = Outbox(config, self.sessions, notify=self.sender.wake.set)
+        self.ctx = Context(config=config, sessions=self.sessions, outbox=self.outbox, clock=clock)
+        self.router = build_router(handlers)
+        self.inbox = Inbox(self.ctx, self.router, self.outbox, deadline=config.wecom.reply_deadline_seconds)
+        self.app_crypto = CallbackCrypto(config.wecom.token, config.wecom.encoding_aes_key, config.wecom.corp_id)
+        self.aibot_crypto = CallbackCrypto(config.wecom.aibot.token, config.wecom.aibot.encoding_aes_key, "")
+        self._callbacks = itertools.count(1)
+        self._lock = threading.Lock()
+
+    def count_callback(self, every_500: Callable[[], None]) -> None:
+        """Housekeeping that runs on every 500th callback of this process."""
+        if next(self._callbacks) % 500 == 0:
+            every_500()
+
+    def start(self) -> None:
+        self.sender.start()
+
+    def stop(self) -> None:
+        self.sender.stop()
+        self.inbox.shutdown()
+
+
+def create_app(config: Config, *, start_sender: bool = True, clock: Callable[[], dt.datetime] = utcnow,
+               handlers: Optional[list[Handler]] = None, engine=None) -> Flask:
+    """Build the bot's Flask app. `handlers` are extra handlers placed before the built-in ones."""
+    from bot.channels import aibot, wecom_app
+
+    app = Flask("fanzha")
+    app.config["MAX_CONTENT_LENGTH"] = config.wecom.max_body_bytes
+    svc = Service(config, clock=clock, handlers=handlers, engine=engine)
+    app.extensions["fanzha"] = svc
+    app.register_blueprint(wecom_app.bp)
+    app.register_blueprint(aibot.bp)
+
+    @app.get("/healthz")
+    def healthz():
+        return jsonify(status="ok")
+
+    @app.errorhandler(413)
+    def too_large(_e):
+        return "request body too large", 413
+
+    if start_sender:
+        svc.start()
+    return app

@@ -1,0 +1,90 @@
+"""What both WeCom callback endpoints do before a message exists: check, decrypt, refuse replays."""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+import xmltodict
+from flask import Response, current_app, request
+from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
+
+from bot.channels.crypto import CallbackCrypto, CallbackRejected
+from bot.db import session_scope
+from bot.models import CallbackSignature
+
+log = logging.getLogger(__name__)
+
+
+def service():
+    return current_app.extensions["fanzha"]
+
+
+def signed_params() -> tuple[str, str, str]:
+    args = request.args
+    sig, ts, nonce = args.get("msg_signature", ""), args.get("timestamp", ""), args.get("nonce", "")
+    if not (sig and ts and nonce):
+        raise CallbackRejected(400, "missing msg_signature, timestamp or nonce")
+    if not ts.isdigit():
+        raise CallbackRejected(400, "timestamp is not a number")
+    return sig, ts, nonce
+
+
+def verify_url(crypto: CallbackCrypto) -> Response:
+    """GET verification: answer the bare decrypted echostr (WeCom wants it within 1 s)."""
+    try:
+        sig, ts, nonce = signed_params()
+        echostr = request.args.get("echostr", "")
+        if not echostr:
+            raise CallbackRejected(400, "missing echostr")
+        plain = crypto.verify_url(sig, ts, nonce, echostr)
+    except CallbackRejected as e:
+        return rejected(e)
+    return Response(plain, mimetype="text/plain")
+
+
+def open_envelope(channel: str, crypto: CallbackCrypto, encrypt: str) -> str:
+    """Check timestamp and signature, decrypt, and refuse a request seen before."""
+    svc = service()
+    sig, ts, nonce = signed_params()
+    now = svc.clock()
+    window = svc.config.wecom.replay_window_seconds
+    if abs(now.timestamp() - int(ts)) > window:
+        raise CallbackRejected(403, "timestamp outside the replay window")
+    plain = crypto.decrypt(encrypt, sig, ts, nonce)
+    try:
+        with session_scope(svc.sessions) as s:
+            s.add(CallbackSignature(channel=channel, signature=sig, seen_at=now))
+    except IntegrityError:
+        raise CallbackRejected(403, "replayed request")
+    svc.count_callback(lambda: _prune(svc, now - dt.timedelta(seconds=2 * window)))
+    return plain
+
+
+def _prune(svc, before: dt.datetime) -> None:
+    with session_scope(svc.sessions) as s:
+        s.execute(delete(CallbackSignature).where(CallbackSignature.seen_at < before))
+
+
+def parse_xml(body: bytes | str) -> dict:
+    """Parse XML with entities refused (no XXE, no billion laughs)."""
+    text = body.decode("utf-8") if isinstance(body, bytes) else body
+    if "<!DOCTYPE" in text.upper() or "<!ENTITY" in text.upper():
+        raise CallbackRejected(400, "DOCTYPE or ENTITY in XML")
+    try:
+        doc = xmltodict.parse(text, disable_entities=True)
+    except Exception as e:
+        raise CallbackRejected(400, f"malformed XML: {type(e).__name__}")
+    if not isinstance(doc, dict) or not isinstance(doc.get("xml"), dict):
+        raise CallbackRejected(400, "XML without <xml> root")
+    return doc["xml"]
+
+
+def cdata(text: str) -> str:
+    """Text inside CDATA; a `]]>` in it is split so the XML stays well formed."""
+    return "<![CDATA[" + str(text).replace("]]>", "]]]]><![CDATA[>") + "]]>"
+
+
+def rejected(e: CallbackRejected) -> Response:
+    log.warning("callback refused (%s): %s %s", e.status, request.path, e.reason)
+    return Response(e.reason, status=e.status, mimetype="text/plain")

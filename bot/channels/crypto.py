@@ -1,0 +1,67 @@
+"""WeCom callback crypto (WXBizMsgCrypt) on top of wechatpy, for XML and JSON envelopes.
+
+The AI bot uses the same scheme with an empty receiveid; the self-built app uses the CorpID.
+"""
+from __future__ import annotations
+
+import secrets
+import struct
+import time
+
+from wechatpy.crypto import _get_signature
+from wechatpy.enterprise.crypto import PrpCrypto, WeChatCrypto
+from wechatpy.exceptions import InvalidSignatureException
+from wechatpy.utils import to_text
+
+
+class CallbackRejected(Exception):
+    """A callback that must not be processed; `status` is the HTTP answer (400 or 403)."""
+
+    def __init__(self, status: int, reason: str):
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+class CallbackCrypto:
+    def __init__(self, token: str, encoding_aes_key: str, receive_id: str):
+        self.token = token
+        self.receive_id = receive_id
+        self._crypto = WeChatCrypto(token, encoding_aes_key, receive_id)
+
+    def signature(self, timestamp: str, nonce: str, encrypt: str) -> str:
+        return _get_signature(self.token, timestamp, nonce, encrypt)
+
+    def verify_url(self, signature: str, timestamp: str, nonce: str, echostr: str) -> str:
+        """GET verification: check the signature over echostr and return its plaintext."""
+        return self._open(lambda: self._crypto.check_signature(signature, timestamp, nonce, echostr))
+
+    def decrypt(self, encrypt: str, signature: str, timestamp: str, nonce: str) -> str:
+        """Check the signature over `encrypt` and return the plaintext message."""
+        return self._open(lambda: self._crypto.decrypt_message({"Encrypt": encrypt}, signature, timestamp, nonce))
+
+    @staticmethod
+    def _open(fn) -> str:
+        try:
+            return to_text(fn())
+        except InvalidSignatureException:
+            raise CallbackRejected(403, "bad signature")
+        except (ValueError, TypeError, KeyError, struct.error, UnicodeDecodeError, IndexError) as e:
+            raise CallbackRejected(400, f"cannot decrypt: {type(e).__name__}")
+        except Exception as e:  # wechatpy raises its own exception types for a wrong receiveid
+            if type(e).__name__ in ("InvalidCorpIdException", "InvalidAppIdException"):
+                raise CallbackRejected(403, "wrong receiveid")
+            raise
+
+    def encrypt_parts(self, plaintext: str, nonce: str | None = None, timestamp: str | None = None) -> dict:
+        """Encrypt and sign a reply; answers {encrypt, msgsignature, timestamp, nonce}."""
+        nonce = nonce or secrets.token_hex(8)
+        timestamp = timestamp or str(int(time.time()))
+        encrypt = to_text(PrpCrypto(self._crypto.key).encrypt(plaintext, self.receive_id))
+        return {"encrypt": encrypt, "msgsignature": self.signature(timestamp, nonce, encrypt),
+                "timestamp": timestamp, "nonce": nonce}
+
+    def encrypt_xml(self, plaintext: str, nonce: str | None = None, timestamp: str | None = None) -> str:
+        p = self.encrypt_parts(plaintext, nonce, timestamp)
+        return ("<xml><Encrypt><![CDATA[{encrypt}]]></Encrypt><MsgSignature><![CDATA[{msgsignature}]]>"
+                "</MsgSignature><TimeStamp>{timestamp}</TimeStamp><Nonce><![CDATA[{nonce}]]></Nonce></xml>").format(**p)

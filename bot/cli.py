@@ -1,0 +1,227 @@
+"""Command line: `python -m bot <command>` (see `python -m bot --help`)."""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from bot.config import Config, ConfigError, load_config
+
+log = logging.getLogger("bot")
+
+DEFAULT_CONFIG = os.environ.get("FANZHA_CONFIG", "config.yaml")
+
+
+def _config(path: str) -> Config:
+    """Load the config or exit 1 with every error as `file: key: reason` (never a traceback)."""
+    try:
+        return load_config(path)
+    except ConfigError as e:
+        print(e.render(), file=sys.stderr)
+        raise SystemExit(1)
+
+
+def _service_or_exit(fn):
+    from bot.db import SchemaError
+    try:
+        return fn()
+    except SchemaError as e:
+        print(f"database: {e}", file=sys.stderr)
+        raise SystemExit(1)
+    except Exception as e:  # an unreachable database must read as one line, not a traceback
+        if type(e).__module__.startswith("sqlalchemy"):
+            print(f"database: cannot use it: {str(e).splitlines()[0]}", file=sys.stderr)
+            raise SystemExit(1)
+        raise
+
+
+def cmd_check_config(args) -> int:
+    try:
+        load_config(args.path)
+    except ConfigError as e:
+        print(e.render())
+        return 1
+    print("ok")
+    return 0
+
+
+def cmd_db(args) -> int:
+    from bot.db import current_revision, make_engine, upgrade
+    cfg = _config(args.config)
+    engine = make_engine(cfg.database.url, Path(cfg.source).parent)
+    if args.action == "upgrade":
+        _service_or_exit(lambda: upgrade(engine))
+        print(f"database at revision {current_revision(engine)}")
+    else:
+        print(current_revision(engine) or "empty")
+    return 0
+
+
+def _make_app(cfg: Config, start_sender: bool = True):
+    from bot.app import create_app
+    return _service_or_exit(lambda: create_app(cfg, start_sender=start_sender))
+
+
+def _wait_for_signal(stop: threading.Event) -> None:
+    def handler(_sig, _frame):
+        stop.set()
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+    while not stop.wait(0.5):
+        pass
+
+
+def cmd_serve(args) -> int:
+    from bot.netutil import ServerThread
+    cfg = _config(args.config)
+    app = _make_app(cfg, start_sender=not args.no_sender)
+    server = ServerThread(app, args.host, args.port).start()
+    print(f"bot listening on {server.url}  (callbacks: {server.url}/wecom/aibot/callback, {server.url}/wecom/callback)",
+          flush=True)
+    _wait_for_signal(threading.Event())
+    server.stop()
+    app.extensions["fanzha"].stop()
+    print("stopped", flush=True)
+    return 0
+
+
+def cmd_worker(args) -> int:
+    from bot.app import Service
+    cfg = _config(args.config)
+    svc = _service_or_exit(lambda: Service(cfg))
+    print("outbox sender running (Ctrl-C to stop)", flush=True)
+    svc.start()
+    _wait_for_signal(threading.Event())
+    svc.stop()
+    return 0
+
+
+def cmd_simulator(args) -> int:
+    from bot.netutil import ServerThread
+    from bot.simulator import create_simulator
+    cfg = _config(args.config)
+    url = f"http://{args.host}:{args.port}"
+    app = create_simulator(cfg, bot_url=args.bot_url, public_url=url)
+    server = ServerThread(app, args.host, args.port).start()
+    print(f"WeCom simulator on {server.url} (bot at {args.bot_url})", flush=True)
+    _wait_for_signal(threading.Event())
+    server.stop()
+    return 0
+
+
+def cmd_demo(args) -> int:
+    """Bot on :8000 and simulator on :8001, SQLite under ./data/, one process."""
+    from bot.netutil import ServerThread
+    from bot.simulator import create_simulator
+    cfg = _config(args.config)
+    sim_url = f"http://{args.host}:{args.sim_port}"
+    bot_url = f"http://{args.host}:{args.port}"
+    if cfg.wecom.api_base != sim_url:
+        cfg = cfg.model_copy(update={"wecom": cfg.wecom.model_copy(update={"api_base": sim_url})})
+    sim = ServerThread(create_simulator(cfg, bot_url=bot_url, public_url=sim_url), args.host, args.sim_port).start()
+    app = _make_app(cfg)
+    bot = ServerThread(app, args.host, args.port).start()
+    print("反诈哨兵 demo is running", flush=True)
+    print(f"  WeCom simulator (open in a browser): {sim.url}/", flush=True)
+    print(f"  bot:                                 {bot.url}/healthz", flush=True)
+    print(f"  database: {cfg.database.url}", flush=True)
+    print("Press Ctrl-C to stop.", flush=True)
+    _wait_for_signal(threading.Event())
+    bot.stop()
+    sim.stop()
+    app.extensions["fanzha"].stop()
+    print("stopped", flush=True)
+    return 0
+
+
+def cmd_outbox(args) -> int:
+    from sqlalchemy import select, update
+    from bot.app import Service
+    from bot.db import session_scope, utcnow
+    from bot.models import OutboxMessage
+    from bot.privacy import mask_phone
+    cfg = _config(args.config)
+    svc = _service_or_exit(lambda: Service(cfg))
+    if args.action == "list":
+        with svc.sessions() as s:
+            q = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(args.limit)
+            if args.state:
+                q = q.where(OutboxMessage.state == args.state)
+            for r in s.scalars(q):
+                print(f"{r.id}\t{r.state}\t{r.channel}\t{mask_phone(r.target)[:40]}\t{r.attempts}\t{r.last_error or ''}")
+    elif args.action == "retry-dead":
+        with session_scope(svc.sessions) as s:
+            n = s.execute(update(OutboxMessage).where(OutboxMessage.state == "dead")
+                          .values(state="pending", attempts=0, next_attempt_at=utcnow())).rowcount
+        print(f"{n} dead messages queued again")
+    return 0
+
+
+def _content_cmd(name):
+    def run(args) -> int:
+        from content import cli as content_cli
+        return getattr(content_cli, name)(args.rest)
+    return run
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m bot", description="反诈哨兵 anti-fraud bot for WeCom and WeChat")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def with_config(sp):
+        sp.add_argument("--config", default=DEFAULT_CONFIG, help="config file (default: config.yaml or $FANZHA_CONFIG)")
+        return sp
+
+    sp = sub.add_parser("check-config", help="validate a config file")
+    sp.add_argument("path", nargs="?", default=DEFAULT_CONFIG)
+    sp.set_defaults(fn=cmd_check_config)
+
+    sp = with_config(sub.add_parser("db", help="database migrations"))
+    sp.add_argument("action", choices=["upgrade", "current"])
+    sp.set_defaults(fn=cmd_db)
+
+    sp = with_config(sub.add_parser("serve", help="run the bot's HTTP service"))
+    sp.add_argument("--host", default="127.0.0.1")
+    sp.add_argument("--port", type=int, default=8000)
+    sp.add_argument("--no-sender", action="store_true", help="leave the outbox to `python -m bot worker`")
+    sp.set_defaults(fn=cmd_serve)
+
+    sp = with_config(sub.add_parser("worker", help="run the outbox sender alone"))
+    sp.set_defaults(fn=cmd_worker)
+
+    sp = with_config(sub.add_parser("simulator", help="run the local WeCom simulator"))
+    sp.add_argument("--host", default="127.0.0.1")
+    sp.add_argument("--port", type=int, default=8001)
+    sp.add_argument("--bot-url", default="http://127.0.0.1:8000")
+    sp.set_defaults(fn=cmd_simulator)
+
+    sp = with_config(sub.add_parser("demo", help="bot + WeCom simulator on SQLite, nothing else to set up"))
+    sp.add_argument("--host", default="127.0.0.1")
+    sp.add_argument("--port", type=int, default=8000)
+    sp.add_argument("--sim-port", type=int, default=8001)
+    sp.set_defaults(fn=cmd_demo)
+
+    sp = with_config(sub.add_parser("outbox", help="inspect or requeue outbound messages"))
+    sp.add_argument("action", choices=["list", "retry-dead"])
+    sp.add_argument("--state")
+    sp.add_argument("--limit", type=int, default=50)
+    sp.set_defaults(fn=cmd_outbox)
+
+    for name, fn, help_ in (("check-content", "cmd_check_content", "validate the content library"),
+                            ("ask", "cmd_ask", "answer a resident's message (or --jsonl on stdin)"),
+                            ("eval", "cmd_eval", "accuracy of the matcher on a labelled JSONL file")):
+        sp = sub.add_parser(name, help=help_, add_help=False)
+        sp.add_argument("rest", nargs=argparse.REMAINDER)
+        sp.set_defaults(fn=_content_cmd(fn))
+    return p
+
+
+def main(argv=None) -> int:
+    from bot.privacy import setup_logging
+    setup_logging(os.environ.get("LOG_LEVEL", "INFO"))
+    args = build_parser().parse_args(argv)
+    return args.fn(args) or 0

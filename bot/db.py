@@ -1,0 +1,133 @@
+"""Database engine, sessions and migrations (SQLite by default, PostgreSQL in production)."""
+from __future__ import annotations
+
+import datetime as dt
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import DateTime, create_engine, event, inspect
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import DeclarativeBase, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores them naive)."""
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(dt.timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.timezone.utc)
+        return value.astimezone(dt.timezone.utc)
+
+
+def make_engine(url: str, base_dir: str | Path | None = None) -> Engine:
+    """Create an engine; a relative SQLite path resolves against base_dir and its folder is created."""
+    u = make_url(url)
+    kwargs: dict = {"future": True}
+    if u.get_backend_name() == "sqlite":
+        db = u.database
+        if db and db != ":memory:" and not Path(db).is_absolute():
+            db = str((Path(base_dir or ".") / db).resolve())
+            u = u.set(database=db)
+        if db and db != ":memory:":
+            Path(db).parent.mkdir(parents=True, exist_ok=True)
+        kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
+    else:
+        kwargs.update(pool_pre_ping=True, pool_size=10, max_overflow=20)
+    engine = create_engine(u, **kwargs)
+    if u.get_backend_name() == "sqlite":
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record):
+            cur = dbapi_conn.cursor()
+            # WAL lets the web threads read while the sender writes; busy_timeout waits for a lock
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+    return engine
+
+
+def session_factory(engine: Engine) -> sessionmaker:
+    return sessionmaker(engine, expire_on_commit=False, future=True)
+
+
+@contextmanager
+def session_scope(factory: sessionmaker):
+    """A session that commits on success and rolls back on error."""
+    s = factory()
+    try:
+        yield s
+        s.commit()
+    except BaseException:
+        s.rollback()
+        raise
+    finally:
+        s.close()
+
+
+def _alembic_config(engine: Engine):
+    from alembic.config import Config as AlembicConfig
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Apply the Alembic migrations up to `revision`."""
+    from alembic import command
+    command.upgrade(_alembic_config(engine), revision)
+
+
+def current_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def is_empty(engine: Engine) -> bool:
+    return not inspect(engine).get_table_names()
+
+
+class SchemaError(Exception):
+    pass
+
+
+def ensure_schema(engine: Engine) -> None:
+    """Create the schema on an empty database; refuse to run on an outdated one.
+
+    Upgrading a database that holds data is left to `python -m bot db upgrade`, so that
+    several gunicorn workers never race to migrate it.
+    """
+    from alembic.script import ScriptDirectory
+    head = ScriptDirectory.from_config(_alembic_config(engine)).get_current_head()
+    if is_empty(engine):
+        upgrade(engine)
+        return
+    rev = current_revision(engine)
+    if rev != head:
+        raise SchemaError(f"database schema is at {rev or 'no revision'}, the code needs {head}: "
+                          "run `python -m bot db upgrade`")

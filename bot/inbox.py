@@ -1,0 +1,146 @@
+"""Inbox: dedupe a message across WeCom's retries, route it, and decide how replies go out.
+
+A reply ready within the deadline goes back passively in the HTTP answer; a late one goes
+through the outbox (message/send, or the AI bot's response_url). A retry of a message
+already seen gets the stored passive reply, or nothing — never a second action.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict
+from typing import Optional
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from bot.db import session_scope, utcnow
+from bot.message import Message, Reply
+from bot.models import InboundMessage
+from bot.outbox import Outbox, Unreachable
+from bot.privacy import mask_phone
+from handlers.router import Context, Router
+
+log = logging.getLogger(__name__)
+
+
+def _dump(replies: list[Reply]) -> str:
+    return json.dumps([asdict(r) for r in replies], ensure_ascii=False)
+
+
+def _load(text: str) -> list[Reply]:
+    return [Reply(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}) for d in json.loads(text)]
+
+
+class Inbox:
+    def __init__(self, ctx: Context, router: Router, outbox: Outbox, deadline: float, workers: int = 8):
+        self.ctx = ctx
+        self.router = router
+        self.outbox = outbox
+        self.deadline = deadline
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="inbox")
+
+    def receive(self, msg: Message) -> list[Reply]:
+        """Handle one message; returns the replies to give passively (possibly none)."""
+        row_id = self._record(msg)
+        if row_id is None:
+            return self._replay(msg)
+        future = self.pool.submit(self._route, msg)
+        try:
+            handled_by, replies = future.result(timeout=self.deadline)
+        except Exception as e:
+            if not isinstance(e, TimeoutError):
+                self._finish(row_id, state="failed", error=f"{type(e).__name__}: {e}")
+                log.exception("handler failed on %s", msg.dedupe_key)
+                return []
+            # too late for a passive answer: WeCom has given up on this request by now
+            log.warning("answer to %s not ready in %.1fs: will send it actively", msg.dedupe_key, self.deadline)
+            future.add_done_callback(lambda f: self._late(row_id, msg, f))
+            return []
+        in_place = [r for r in replies if not (r.to_group or r.to_users)]
+        self._send_targeted(row_id, msg, [r for r in replies if r.to_group or r.to_users])
+        self._finish(row_id, handled_by=handled_by, replied_via="passive" if in_place else "none",
+                     passive_reply=_dump(in_place) if in_place else None)
+        return in_place
+
+    # --- steps --------------------------------------------------------------------------
+    def _record(self, msg: Message) -> Optional[int]:
+        try:
+            with session_scope(self.ctx.sessions) as s:
+                row = InboundMessage(channel=msg.channel, dedupe_key=msg.dedupe_key, chat_id=msg.chat_id,
+                                     sender=msg.sender, msg_type=msg.event or msg.msg_type, text=msg.text,
+                                     received_at=utcnow(), state="processing")
+                s.add(row)
+                s.flush()
+                return row.id
+        except IntegrityError:
+            return None
+
+    def _replay(self, msg: Message) -> list[Reply]:
+        with self.ctx.sessions() as s:
+            row = s.scalars(select(InboundMessage).where(InboundMessage.channel == msg.channel,
+                                                         InboundMessage.dedupe_key == msg.dedupe_key)).first()
+        log.info("duplicate delivery of %s (%s)", msg.dedupe_key, row.state if row else "?")
+        if row is not None and row.replied_via == "passive" and row.passive_reply:
+            return _load(row.passive_reply)
+        return []
+
+    def _route(self, msg: Message):
+        return self.router.dispatch(msg, self.ctx)
+
+    def _late(self, row_id: int, msg: Message, future) -> None:
+        try:
+            handled_by, replies = future.result()
+        except Exception as e:
+            log.exception("handler failed on %s", msg.dedupe_key)
+            self._finish(row_id, state="failed", error=f"{type(e).__name__}: {e}")
+            return
+        in_place = [r for r in replies if not (r.to_group or r.to_users)]
+        try:
+            if in_place:
+                self._send_in_place_late(row_id, msg, in_place)
+            self._send_targeted(row_id, msg, [r for r in replies if r.to_group or r.to_users])
+        except Exception as e:
+            log.exception("could not queue the late answer to %s", msg.dedupe_key)
+            self._finish(row_id, state="failed", error=f"{type(e).__name__}: {e}")
+            return
+        self._finish(row_id, handled_by=handled_by, replied_via="outbox" if in_place else "none")
+
+    def _send_in_place_late(self, row_id: int, msg: Message, replies: list[Reply]) -> None:
+        text = "\n\n".join(r.text for r in replies)
+        key = f"late:{msg.channel}:{msg.dedupe_key}"
+        if msg.channel == "aibot" and msg.extra.get("response_url"):
+            self.outbox.to_response_url(msg.extra["response_url"], text, dedupe_key=key,
+                                        group_id=msg.chat_id, source=f"inbound:{row_id}")
+        elif msg.is_group and msg.chat_id and self.ctx.config.group(msg.chat_id):
+            self.outbox.to_group(msg.chat_id, text, dedupe_key=key, markdown=any(r.markdown for r in replies),
+                                 source=f"inbound:{row_id}")
+        else:
+            self.outbox.to_users([msg.sender], text, dedupe_key=key, source=f"inbound:{row_id}")
+
+    def _send_targeted(self, row_id: int, msg: Message, replies: list[Reply]) -> None:
+        for i, r in enumerate(replies):
+            key = f"reply:{msg.channel}:{msg.dedupe_key}:{i}"
+            if r.to_group:
+                try:
+                    self.outbox.to_group(r.to_group, r.text, dedupe_key=key, markdown=r.markdown,
+                                         mentions=r.mention, source=f"inbound:{row_id}")
+                except Unreachable as e:
+                    log.warning("%s", e)
+            if r.to_users:
+                self.outbox.to_users(r.to_users, r.text, dedupe_key=key + ":u", markdown=r.markdown,
+                                     source=f"inbound:{row_id}")
+
+    def _finish(self, row_id: int, state: str = "done", **values) -> None:
+        if "error" in values:
+            values["error"] = mask_phone(values["error"])[:1000]
+        with session_scope(self.ctx.sessions) as s:
+            row = s.get(InboundMessage, row_id)
+            row.state = state
+            row.finished_at = utcnow()
+            for k, v in values.items():
+                setattr(row, k, v)
+
+    def shutdown(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=False)

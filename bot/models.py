@@ -1,0 +1,87 @@
+"""Database models of the foundation: inbox (dedupe), callback replay guard, outbox, token cache."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Optional
+
+from sqlalchemy import JSON, BigInteger, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bot.db import Base, UTCDateTime, utcnow
+
+
+class InboundMessage(Base):
+    """One message or event heard from a channel; unique per (channel, dedupe_key).
+
+    WeCom retries a callback it got no answer to; the retry finds this row and gets the
+    stored passive reply (or nothing) instead of a second action.
+    """
+    __tablename__ = "inbound_message"
+    __table_args__ = (UniqueConstraint("channel", "dedupe_key", name="uq_inbound_channel_key"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    dedupe_key: Mapped[str] = mapped_column(String(200))
+    chat_id: Mapped[Optional[str]] = mapped_column(String(100))
+    sender: Mapped[str] = mapped_column(String(100))
+    msg_type: Mapped[str] = mapped_column(String(32), default="text")
+    text: Mapped[str] = mapped_column(Text, default="")
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # processing -> done | failed
+    state: Mapped[str] = mapped_column(String(16), default="processing")
+    handled_by: Mapped[Optional[str]] = mapped_column(String(64))
+    # passive | outbox | none
+    replied_via: Mapped[Optional[str]] = mapped_column(String(16))
+    passive_reply: Mapped[Optional[str]] = mapped_column(Text)
+    error: Mapped[Optional[str]] = mapped_column(Text)
+    finished_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime)
+
+
+class CallbackSignature(Base):
+    """Signatures of accepted callbacks, kept for the replay window: a replayed request is refused."""
+    __tablename__ = "callback_signature"
+
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    signature: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class OutboxMessage(Base):
+    """Every outbound message, from enqueue to a final state (sent, or dead with a reason).
+
+    channel: webhook (group robot; target = robot name), app (message/send; target = "u1|u2"),
+    appchat (target = chatid), aibot_response (target = response_url).
+    """
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index("ix_outbox_due", "state", "next_attempt_at"),
+        Index("ix_outbox_channel_target_sent", "channel", "target", "sent_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(255), unique=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    target: Mapped[str] = mapped_column(Text)
+    group_id: Mapped[Optional[str]] = mapped_column(String(64), index=True)
+    msgtype: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict] = mapped_column(JSON)
+    # pending -> sending -> sent | dead ; sending rows whose claim ran out are taken again
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    claimed_until: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime)
+    last_error: Mapped[Optional[str]] = mapped_column(Text)
+    source: Mapped[Optional[str]] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime)
+    result: Mapped[Optional[dict]] = mapped_column(JSON)
+
+
+class AccessToken(Base):
+    """WeCom access tokens shared by every process: fetched once, used until shortly before expiry."""
+    __tablename__ = "access_token"
+
+    app: Mapped[str] = mapped_column(String(100), primary_key=True)
+    token: Mapped[str] = mapped_column(String(600))
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    fetched_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,185 @@
+"""The sender drains the outbox: claims due rows, sends them, records a final state.
+
+Several senders (threads or `python -m bot worker` processes) can run at once: a row is
+claimed by a conditional UPDATE (and FOR UPDATE SKIP LOCKED on PostgreSQL), and a claim
+that runs out (its sender died) is taken again.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from typing import Callable, Optional
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import sessionmaker
+
+from bot.config import Config
+from bot.db import session_scope, utcnow
+from bot.models import OutboxMessage
+from bot.privacy import mask_phone
+from bot.wecom_api import ApiError, WeComApi
+
+log = logging.getLogger(__name__)
+
+CLAIM_SECONDS = 60
+
+
+class Sender:
+    def __init__(self, config: Config, sessions: sessionmaker, api: WeComApi, clock: Callable[[], dt.datetime] = utcnow):
+        self.config = config
+        self.sessions = sessions
+        self.api = api
+        self.clock = clock
+        self.wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: Optional[threading.Thread] = None
+        self.robot_keys = {name: r.key for name, r in config.robots.items()}
+
+    # --- claiming -----------------------------------------------------------------------
+    def claim(self, limit: int = 50) -> list[OutboxMessage]:
+        now = self.clock()
+        with session_scope(self.sessions) as s:
+            due = or_(OutboxMessage.state == "pending",
+                      (OutboxMessage.state == "sending") & (OutboxMessage.claimed_until < now))
+            q = (select(OutboxMessage.id).where(due, OutboxMessage.next_attempt_at <= now)
+                 .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit))
+            if s.bind.dialect.name == "postgresql":
+                q = q.with_for_update(skip_locked=True)
+            ids = list(s.scalars(q))
+            if not ids:
+                return []
+            until = now + dt.timedelta(seconds=CLAIM_SECONDS)
+            claimed = []
+            for row_id in ids:
+                res = s.execute(update(OutboxMessage)
+                                .where(OutboxMessage.id == row_id, due)
+                                .values(state="sending", claimed_until=until))
+                if res.rowcount == 1:
+                    claimed.append(row_id)
+            rows = list(s.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(claimed))
+                                  .order_by(OutboxMessage.id)))
+            return rows
+
+    def run_once(self, limit: int = 50) -> int:
+        """Send what is due now; returns how many rows were handled."""
+        rows = self.claim(limit)
+        for row in rows:
+            self._send_row(row)
+        return len(rows)
+
+    def drain(self, timeout: float = 10.0) -> None:
+        """Send until nothing is due (tests and CLI); rows waiting for a later retry stay."""
+        deadline = self.clock() + dt.timedelta(seconds=timeout)
+        while self.run_once() and self.clock() < deadline:
+            pass
+
+    # --- one row ------------------------------------------------------------------------
+    def _send_row(self, row: OutboxMessage) -> None:
+        now = self.clock()
+        if row.channel == "webhook":
+            wait = self._robot_wait(row.target, now)
+            if wait is not None:
+                self._update(row.id, state="pending", next_attempt_at=wait, claimed_until=None)
+                return
+        try:
+            result = self._deliver(row)
+        except ApiError as e:
+            self._failed(row, e)
+            return
+        except Exception as e:  # a bug must not lose the message: keep it for a retry
+            log.exception("outbox %s: unexpected error", row.id)
+            self._failed(row, ApiError(-9, f"{type(e).__name__}: {e}", retriable=True))
+            return
+        self._update(row.id, state="sent", sent_at=self.clock(), attempts=row.attempts + 1,
+                     claimed_until=None, last_error=None, result=result)
+
+    def _deliver(self, row: OutboxMessage) -> dict:
+        payload = dict(row.payload)
+        if row.channel == "webhook":
+            key = self.robot_keys.get(row.target)
+            if key is None:
+                raise ApiError(-10, f"robot {row.target!r} is not in the config", retriable=False)
+            return self.api.webhook_send(key, payload)
+        if row.channel == "app":
+            payload.update(touser=row.target, agentid=self.config.wecom.agent_id)
+            res = self.api.call("message/send", payload)
+            if res.get("invaliduser"):
+                log.warning("outbox %s: invalid users %s", row.id, res["invaliduser"])
+            return res
+        if row.channel == "appchat":
+            payload["chatid"] = row.target
+            return self.api.call("appchat/send", payload)
+        if row.channel == "aibot_response":
+            return self.api.post_url(row.target, payload)
+        raise ApiError(-10, f"unknown outbox channel {row.channel!r}", retriable=False)
+
+    def _failed(self, row: OutboxMessage, err: ApiError) -> None:
+        attempts = row.attempts + 1
+        reason = mask_phone(str(err))[:500]
+        cfg = self.config.sender
+        if not err.retriable or attempts >= cfg.max_attempts:
+            log.error("outbox %s to %s %s is dead after %d attempts: %s", row.id, row.channel,
+                      mask_phone(row.target), attempts, reason)
+            self._update(row.id, state="dead", attempts=attempts, last_error=reason, claimed_until=None)
+            return
+        delay = min(cfg.backoff_base_seconds * 2 ** (attempts - 1), cfg.backoff_max_seconds)
+        if err.errcode == 45009 and row.channel == "webhook":
+            # a robot's limit is per minute: trying again inside the window only fails again
+            delay = max(delay, 60.0 / cfg.robot_per_minute)
+        log.warning("outbox %s: attempt %d failed (%s); next in %.1fs", row.id, attempts, reason, delay)
+        self._update(row.id, state="pending", attempts=attempts, last_error=reason, claimed_until=None,
+                     next_attempt_at=self.clock() + dt.timedelta(seconds=delay))
+
+    def _robot_wait(self, robot: str, now: dt.datetime) -> Optional[dt.datetime]:
+        """When a robot has used its 20 messages of the last minute: the time a slot frees up."""
+        window_start = now - dt.timedelta(seconds=60)
+        with self.sessions() as s:
+            sent = list(s.scalars(
+                select(OutboxMessage.sent_at)
+                .where(OutboxMessage.channel == "webhook", OutboxMessage.target == robot,
+                       OutboxMessage.state == "sent", OutboxMessage.sent_at > window_start)
+                .order_by(OutboxMessage.sent_at.desc()).limit(self.config.sender.robot_per_minute)))
+        if len(sent) < self.config.sender.robot_per_minute:
+            return None
+        return sent[-1] + dt.timedelta(seconds=60.001)
+
+    def _update(self, row_id: int, **values) -> None:
+        with session_scope(self.sessions) as s:
+            s.execute(update(OutboxMessage).where(OutboxMessage.id == row_id).values(**values))
+
+    # --- background loop ----------------------------------------------------------------
+    def next_due_in(self) -> float:
+        with self.sessions() as s:
+            nxt = s.scalar(select(func.min(OutboxMessage.next_attempt_at))
+                           .where(OutboxMessage.state.in_(("pending", "sending"))))
+        if nxt is None:
+            return self.config.sender.poll_seconds
+        return max(0.0, min((nxt - self.clock()).total_seconds(), self.config.sender.poll_seconds))
+
+    def run_forever(self) -> None:
+        log.info("sender started")
+        while not self._stop.is_set():
+            try:
+                if self.run_once():
+                    continue
+                wait = self.next_due_in()
+            except Exception:
+                log.exception("sender loop error")
+                wait = self.config.sender.poll_seconds
+            self.wake.wait(wait)
+            self.wake.clear()
+        log.info("sender stopped")
+
+    def start(self) -> "Sender":
+        if self._thread is None:
+            self._thread = threading.Thread(target=self.run_forever, name="outbox-sender", daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.wake.set()
+        if self._thread:
+            self._thread.join(timeout=10)
+            self._thread = None

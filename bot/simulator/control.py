@@ -1,0 +1,240 @@
+"""The simulator's own JSON API (`/sim/...`), driven by tests and the demo page."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify, request
+
+from .page import PAGE_HTML
+
+bp = Blueprint("wecom_sim_control", __name__)
+
+
+def _state():
+    return current_app.extensions["wecom_sim"]
+
+
+def _deliverer():
+    return current_app.extensions["wecom_sim_deliverer"]
+
+
+def _bad(status: int, reason: str):
+    return jsonify({"error": reason}), status
+
+
+def _json() -> dict:
+    body = request.get_json(silent=True, force=True)
+    return body if isinstance(body, dict) else {}
+
+
+@bp.get("/healthz")
+def healthz():
+    return "ok", 200, {"Content-Type": "text/plain; charset=utf-8"}
+
+
+@bp.get("/")
+def page():
+    return PAGE_HTML, 200, {"Content-Type": "text/html; charset=utf-8"}
+
+
+@bp.get("/sim/chats")
+def chats():
+    st = _state()
+    with st.lock:
+        return jsonify([st.chat_json(c) for c in st.chats.values()])
+
+
+@bp.post("/sim/say")
+def say():
+    st = _state()
+    body = _json()
+    chat_ref, user = body.get("chat"), body.get("user")
+    text = body.get("text")
+    event = body.get("event")
+    if not chat_ref or not user:
+        return _bad(400, "chat and user are required")
+    chat = st.chat(str(chat_ref))
+    if chat is None:
+        return _bad(404, f"unknown chat {chat_ref!r}")
+    if user not in st.people:
+        return _bad(404, f"unknown user {user!r}")
+    if user not in chat.members:
+        return _bad(400, f"{user} is not a member of chat {chat.id}")
+    if event is not None:
+        if not chat.is_dm:
+            return _bad(400, "events are sent in a one-to-one chat (dm:<userid>) only")
+        if event not in ("enter_agent", "taskcard_click"):
+            return _bad(400, "event must be enter_agent or taskcard_click")
+        msgid = _deliverer().app_message(user, event=event, event_key=str(body.get("event_key") or ""),
+                                         task_id=str(body.get("task_id") or ""))
+        return jsonify({"msgid": msgid, "delivered": True, "channel": "app"})
+    if not isinstance(text, str) or not text.strip():
+        return _bad(400, "text is required")
+    public = st.public_url or request.host_url.rstrip("/")
+    mention = f"@{st.aibot_name}"
+    if chat.is_dm:
+        if body.get("via") == "aibot":   # a one-to-one chat with the intelligent bot
+            if not _aibot_slot(st, user):
+                m = st.add_message(chat.id, user, text, "text")
+                return jsonify({"msgid": None, "seq": m["seq"], "delivered": False,
+                                "reason": "该成员已有 3 条消息等待机器人回复（WeCom 每人最多 3 条在途）"})
+            st.add_message(chat.id, user, text, "text", via="aibot")
+            msgid = _deliverer().aibot_message(chat, user, text, public)
+            return jsonify({"msgid": msgid, "delivered": True, "channel": "aibot"})
+        st.add_message(chat.id, user, text, "text", via="app")
+        msgid = _deliverer().app_message(user, text=text)
+        return jsonify({"msgid": msgid, "delivered": True, "channel": "app"})
+    # a group: only an @-mention of the intelligent bot reaches it, and only in an internal chat
+    content = text if text.lstrip().startswith(mention) or body.get("mention") is False \
+        else f"{mention} {text}"
+    mentions = [] if body.get("mention") is False else ["bot"]
+    if chat.external:
+        m = st.add_message(chat.id, user, content, "text", mentions=mentions)
+        return jsonify({"msgid": None, "seq": m["seq"], "delivered": False,
+                        "reason": "外部群（微信客户群）里没有智能机器人，消息只留在群里，不会送到机器人"})
+    if body.get("mention") is False:
+        m = st.add_message(chat.id, user, content, "text")
+        return jsonify({"msgid": None, "seq": m["seq"], "delivered": False,
+                        "reason": "没有 @ 机器人：群消息只在 @ 智能机器人时送达"})
+    if not _aibot_slot(st, user):
+        m = st.add_message(chat.id, user, content, "text", mentions=mentions)
+        return jsonify({"msgid": None, "seq": m["seq"], "delivered": False,
+                        "reason": "该成员已有 3 条消息等待机器人回复（WeCom 每人最多 3 条在途）"})
+    m = st.add_message(chat.id, user, content, "text", mentions=mentions, via="aibot")
+    msgid = _deliverer().aibot_message(chat, user, content, public)
+    with st.lock:
+        m["msgid"] = msgid
+    return jsonify({"msgid": msgid, "delivered": True, "channel": "aibot", "seq": m["seq"]})
+
+
+def _aibot_slot(st, user) -> bool:
+    with st.lock:
+        if not st.limits_enabled:
+            return True
+        return st.aibot_inflight.get(user, 0) < st.limits["aibot_inflight_per_user"]
+
+
+@bp.get("/sim/messages")
+def messages():
+    st = _state()
+    chat_ref = request.args.get("chat")
+    try:
+        since = int(request.args.get("since") or 0)
+    except ValueError:
+        return _bad(400, "since must be an integer")
+    if chat_ref:
+        chat = st.chat(chat_ref)
+        if chat is None:
+            return _bad(404, f"unknown chat {chat_ref!r}")
+        return jsonify(st.messages_of(chat.id, since))
+    return jsonify(st.messages_of(None, since))
+
+
+@bp.get("/sim/deliveries")
+def deliveries():
+    st = _state()
+    msgid, parent = request.args.get("msgid"), request.args.get("parent")
+    with st.lock:
+        out = [dict(e, problems=list(e["problems"])) for e in st.deliveries
+               if (msgid is None or e["msgid"] == msgid) and (parent is None or e.get("parent") == parent)]
+    return jsonify(out)
+
+
+@bp.post("/sim/faults")
+def faults():
+    st = _state()
+    body = _json()
+    if body.get("clear"):
+        with st.lock:
+            st.faults = []
+            st.duplicate_callbacks = 0
+        return jsonify({"faults": []})
+    api = body.get("api", "*")
+    if api == "callback":
+        if not body.get("duplicate"):
+            return _bad(400, 'callback faults: {"api": "callback", "duplicate": true, "count": N}')
+        with st.lock:
+            st.duplicate_callbacks += int(body.get("count", 1))
+            return jsonify({"duplicate_callbacks": st.duplicate_callbacks})
+    from .state import APIS
+    if api != "*" and api not in APIS:
+        return _bad(400, f"unknown api {api!r}; one of {', '.join(APIS)} or *")
+    if body.get("errcode") is None and not body.get("slow_ms"):
+        return _bad(400, "give errcode and/or slow_ms")
+    try:
+        st.add_fault(body)
+    except (TypeError, ValueError) as e:
+        return _bad(400, f"bad fault: {e}")
+    with st.lock:
+        return jsonify({"faults": [dict(f) for f in st.faults]})
+
+
+@bp.get("/sim/faults")
+def faults_list():
+    st = _state()
+    with st.lock:
+        return jsonify({"faults": [dict(f) for f in st.faults], "duplicate_callbacks": st.duplicate_callbacks})
+
+
+@bp.post("/sim/token")
+def token():
+    st = _state()
+    body = _json()
+    with st.lock:
+        if "ttl" in body:
+            try:
+                ttl = int(body["ttl"])
+            except (TypeError, ValueError):
+                return _bad(400, "ttl must be an integer number of seconds")
+            if ttl < 1:
+                return _bad(400, "ttl must be >= 1")
+            st.token_ttl = ttl
+        if body.get("expire_now"):
+            st.expire_tokens()
+        return jsonify({"ttl": st.token_ttl, "tokens": len(st.tokens)})
+
+
+@bp.post("/sim/limits")
+def limits():
+    st = _state()
+    body = _json()
+    with st.lock:
+        if "enabled" in body:
+            st.limits_enabled = bool(body["enabled"])
+        for k, v in body.items():
+            if k in st.limits:
+                st.limits[k] = int(v)
+        return jsonify({"enabled": st.limits_enabled, **st.limits})
+
+
+@bp.post("/sim/settings")
+def settings():
+    """Run-time knobs: bot_url, public_url, callback_timeout, callback_retries, retry_delay,
+    stream_refresh_interval, stream_max_seconds."""
+    st = _state()
+    body = _json()
+    with st.lock:
+        try:
+            if "bot_url" in body:
+                st.bot_url = str(body["bot_url"]).rstrip("/")
+            if "public_url" in body:
+                st.public_url = str(body["public_url"]).rstrip("/") if body["public_url"] else None
+            for k, conv in (("callback_timeout", float), ("callback_retries", int), ("retry_delay", float),
+                            ("stream_refresh_interval", float), ("stream_max_seconds", float)):
+                if k in body:
+                    setattr(st, k, conv(body[k]))
+        except (TypeError, ValueError) as e:
+            return _bad(400, f"bad setting: {e}")
+        return jsonify({"bot_url": st.bot_url, "public_url": st.public_url,
+                        "callback_timeout": st.callback_timeout, "callback_retries": st.callback_retries,
+                        "retry_delay": st.retry_delay, "stream_refresh_interval": st.stream_refresh_interval,
+                        "stream_max_seconds": st.stream_max_seconds})
+
+
+@bp.get("/sim/stats")
+def stats():
+    return jsonify(_state().snapshot_stats())
+
+
+@bp.post("/sim/reset")
+def reset():
+    _state().reset()
+    return jsonify({"ok": True})

@@ -1,0 +1,141 @@
+"""WeCom server API client: a token cache shared by all processes, bounded token refresh.
+
+wechatpy's client is not used for sending: its auto_retry recurses without end when the
+server keeps refusing a fresh token, and its default token storage is per process.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from dataclasses import dataclass
+from typing import Optional
+
+import requests
+from sqlalchemy import delete, select
+from sqlalchemy.orm import sessionmaker
+
+from bot.config import Config
+from bot.db import session_scope, utcnow
+from bot.models import AccessToken
+
+log = logging.getLogger(__name__)
+
+TOKEN_ERRORS = {40014, 42001, 40001}
+# errors worth trying again later; anything else is final for that message
+RETRIABLE = {-1, 45009, 45033, 45011}
+CONFIG_ERRORS = {40013, 40001, 40091}
+
+
+@dataclass
+class ApiError(Exception):
+    errcode: int
+    errmsg: str
+    retriable: bool
+
+    def __str__(self) -> str:
+        return f"errcode {self.errcode}: {self.errmsg}"
+
+
+class WeComApi:
+    def __init__(self, config: Config, sessions: sessionmaker, http: Optional[requests.Session] = None,
+                 clock=utcnow):
+        self.config = config
+        self.sessions = sessions
+        self.http = http or requests.Session()
+        self.clock = clock
+        self.base = config.wecom.api_base
+        self.timeout = config.sender.http_timeout_seconds
+        self.app_key = f"{config.wecom.corp_id}:{config.wecom.agent_id}"
+        self._lock = threading.Lock()
+        self._cached: Optional[tuple[str, dt.datetime]] = None
+        self.gettoken_calls = 0
+
+    # --- token --------------------------------------------------------------------------
+    def _fresh_enough(self, expires_at: dt.datetime) -> bool:
+        margin = dt.timedelta(seconds=self.config.sender.token_refresh_margin_seconds)
+        return expires_at - margin > self.clock()
+
+    def token(self) -> str:
+        """A valid access token: memory, then the shared table, then gettoken."""
+        cached = self._cached
+        if cached and self._fresh_enough(cached[1]):
+            return cached[0]
+        with self._lock:
+            with session_scope(self.sessions) as s:
+                row = s.scalars(select(AccessToken).where(AccessToken.app == self.app_key)
+                                .with_for_update()).first()
+                if row and self._fresh_enough(row.expires_at):
+                    self._cached = (row.token, row.expires_at)
+                    return row.token
+                token, expires_in = self._fetch_token()
+                expires_at = self.clock() + dt.timedelta(seconds=expires_in)
+                if row:
+                    row.token, row.expires_at, row.fetched_at = token, expires_at, self.clock()
+                else:
+                    s.add(AccessToken(app=self.app_key, token=token, expires_at=expires_at, fetched_at=self.clock()))
+                self._cached = (token, expires_at)
+                return token
+
+    def invalidate(self, token: str) -> None:
+        """Forget a token the server refused (only if nobody replaced it meanwhile)."""
+        with self._lock:
+            self._cached = None
+            with session_scope(self.sessions) as s:
+                s.execute(delete(AccessToken).where(AccessToken.app == self.app_key, AccessToken.token == token))
+
+    def _fetch_token(self) -> tuple[str, int]:
+        self.gettoken_calls += 1
+        data = self._get_json(f"{self.base}/cgi-bin/gettoken",
+                              params={"corpid": self.config.wecom.corp_id, "corpsecret": self.config.wecom.secret})
+        code = data.get("errcode", 0)
+        if code != 0:
+            # a wrong corp id or secret will not heal by retrying soon; say so plainly
+            raise ApiError(code, f"gettoken: {data.get('errmsg', '')}", retriable=code not in CONFIG_ERRORS)
+        log.info("fetched a new WeCom access token (expires in %ss)", data.get("expires_in"))
+        return data["access_token"], int(data.get("expires_in", 7200))
+
+    # --- calls --------------------------------------------------------------------------
+    def call(self, path: str, body: dict) -> dict:
+        """POST a business API with the token; on a token error refetch once and retry once."""
+        for attempt in (1, 2):
+            token = self.token()
+            data = self._post_json(f"{self.base}/cgi-bin/{path}", body, params={"access_token": token})
+            code = data.get("errcode", 0)
+            if code in TOKEN_ERRORS:
+                self.invalidate(token)
+                if attempt == 1:
+                    continue
+            return self._check(data)
+        raise AssertionError("unreachable")
+
+    def webhook_send(self, key: str, body: dict) -> dict:
+        return self._check(self._post_json(f"{self.base}/cgi-bin/webhook/send", body, params={"key": key}))
+
+    def post_url(self, url: str, body: dict) -> dict:
+        return self._check(self._post_json(url, body))
+
+    @staticmethod
+    def _check(data: dict) -> dict:
+        code = data.get("errcode", 0)
+        if code != 0:
+            raise ApiError(code, str(data.get("errmsg", "")), retriable=code in RETRIABLE or code in TOKEN_ERRORS)
+        return data
+
+    def _get_json(self, url, params=None) -> dict:
+        return self._request("GET", url, params=params)
+
+    def _post_json(self, url, body, params=None) -> dict:
+        return self._request("POST", url, params=params, json=body)
+
+    def _request(self, method, url, **kw) -> dict:
+        try:
+            r = self.http.request(method, url, timeout=self.timeout, **kw)
+        except requests.RequestException as e:
+            raise ApiError(-2, f"network: {type(e).__name__}", retriable=True)
+        if r.status_code >= 500:
+            raise ApiError(-3, f"HTTP {r.status_code}", retriable=True)
+        try:
+            return r.json()
+        except ValueError:
+            raise ApiError(-4, f"HTTP {r.status_code}: not JSON", retriable=r.status_code >= 400)

@@ -1,0 +1,35 @@
+"""#帮助: the commands this sender may use in this chat; and the answer when nothing else fits."""
+from __future__ import annotations
+
+from bot.message import Message, Reply
+from handlers.router import Context, Handler, Router
+
+
+class HelpHandler(Handler):
+    name = "help"
+    command = "帮助"
+    aliases = ("help", "菜单")
+    usage = "#帮助"
+    summary = "查看可用命令"
+
+    def __init__(self, router_ref):
+        self._router_ref = router_ref
+
+    def handle(self, msg: Message, ctx: Context, args: str = "") -> list[Reply]:
+        router: Router = self._router_ref()
+        lines = ["【反诈哨兵】可用命令："]
+        for h in router.available(msg, ctx):
+            lines.append(f"{h.usage or '#' + h.command}　{h.summary}")
+        lines.append("也可以直接@我描述遇到的情况，我帮您判断是不是诈骗。")
+        lines.append("被骗了请立即拨打110报警；咨询反诈请拨96110。")
+        return [Reply("\n".join(lines))]
+
+
+class FallbackHandler(Handler):
+    """Said when no handler took a message: a short pointer, never a guess."""
+    name = "fallback"
+
+    def handle(self, msg: Message, ctx: Context, args: str = "") -> list[Reply]:
+        if msg.msg_type != "text" or msg.event:
+            return []
+        return [Reply("我是反诈哨兵。发送 #帮助 查看可用命令；遇到可疑情况可拨打96110咨询，被骗请立即拨打110。")]

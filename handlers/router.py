@@ -1,0 +1,122 @@
+"""The router offers a `Message` to handlers in order; the first that accepts it answers.
+
+Commands (`#帮助`, `#预警` …) are matched by name, and who may use them where is checked
+here, in one place, from each handler's `roles` and `chats`.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Optional
+
+from bot.config import Config
+from bot.db import utcnow
+from bot.message import Message, Reply
+
+COMMAND = re.compile(r"^[#＃]\s*(\S+?)(?:[\s:：]+(.*))?$", re.S)
+
+ROLE_NAMES = {"resident": "居民", "police": "民警", "liaison": "联络员", "admin": "管理员", "propaganda": "宣传员"}
+CHAT_NAMES = {"community": "社区群", "bank": "银行群", "school": "学校群", "square": "广场群", "network": "网络群",
+              "station": "车站群", "unit": "单位群", "enterprise": "企业群", "linkage": "联动预警群",
+              "leadership": "领导小组群", "single": "单聊"}
+
+
+@dataclass
+class Context:
+    """What a handler may use: config, database sessions, the outbox, the clock, services."""
+    config: Config
+    sessions: Any = None
+    outbox: Any = None
+    clock: Callable[[], dt.datetime] = utcnow
+    services: dict = field(default_factory=dict)
+
+    def roles(self, msg: Message) -> set[str]:
+        return self.config.roles_of(msg.sender)
+
+    def chat_kind(self, msg: Message) -> str:
+        """The config kind of the chat ('community', 'linkage' …), 'single', or 'unknown'."""
+        if not msg.is_group:
+            return "single"
+        g = self.config.group(msg.chat_id or "")
+        return g.kind if g else "unknown"
+
+
+def parse_command(text: str) -> Optional[tuple[str, str]]:
+    """'#反馈 YJ-1 已劝阻' → ('反馈', 'YJ-1 已劝阻'); None when text is not a command."""
+    m = COMMAND.match(text.strip())
+    if not m:
+        return None
+    return m.group(1), (m.group(2) or "").strip()
+
+
+class Handler:
+    """Base class. A command handler sets `command`; others override `accepts`.
+
+    roles: who may use it (None = everyone); chats: chat kinds where it works (None = all).
+    """
+    name = "handler"
+    command: Optional[str] = None
+    aliases: tuple[str, ...] = ()
+    roles: Optional[set[str]] = None
+    chats: Optional[set[str]] = None
+    usage = ""
+    summary = ""
+
+    def accepts(self, msg: Message, ctx: Context) -> bool:
+        return False
+
+    def handle(self, msg: Message, ctx: Context, args: str = "") -> list[Reply]:
+        raise NotImplementedError
+
+    def allowed(self, msg: Message, ctx: Context) -> bool:
+        return ((self.roles is None or bool(self.roles & ctx.roles(msg)))
+                and (self.chats is None or ctx.chat_kind(msg) in self.chats))
+
+    def names(self) -> tuple[str, ...]:
+        return ((self.command,) if self.command else ()) + self.aliases
+
+
+class Router:
+    def __init__(self, handlers: Iterable[Handler], fallback: Optional[Handler] = None):
+        self.handlers = list(handlers)
+        self.fallback = fallback
+
+    @property
+    def commands(self) -> list[Handler]:
+        return [h for h in self.handlers if h.command]
+
+    def command_handler(self, name: str) -> Optional[Handler]:
+        return next((h for h in self.commands if name in h.names()), None)
+
+    def available(self, msg: Message, ctx: Context) -> list[Handler]:
+        """Commands this sender may use in this chat."""
+        return [h for h in self.commands if h.allowed(msg, ctx)]
+
+    def dispatch(self, msg: Message, ctx: Context) -> tuple[str, list[Reply]]:
+        """Answer a message: (name of the handler that took it, replies)."""
+        parsed = parse_command(msg.text)
+        if parsed:
+            name, args = parsed
+            h = self.command_handler(name)
+            if h is None:
+                return "unknown-command", [Reply(self.unknown_command_text(name, msg, ctx))]
+            if not h.allowed(msg, ctx):
+                return h.name, [Reply(self.refusal_text(h))]
+            return h.name, h.handle(msg, ctx, args)
+        for h in self.handlers:
+            if not h.command and h.accepts(msg, ctx):
+                return h.name, h.handle(msg, ctx)
+        if self.fallback:
+            return self.fallback.name, self.fallback.handle(msg, ctx)
+        return "none", []
+
+    def unknown_command_text(self, name: str, msg: Message, ctx: Context) -> str:
+        names = "、".join(f"#{h.command}" for h in self.available(msg, ctx))
+        return f"没有“#{name}”这个命令。可用命令：{names or '无'}。发送 #帮助 查看用法。"
+
+    @staticmethod
+    def refusal_text(h: Handler) -> str:
+        who = "、".join(ROLE_NAMES[r] for r in sorted(h.roles)) if h.roles else "所有人"
+        where = "、".join(CHAT_NAMES.get(c, c) for c in sorted(h.chats)) if h.chats else "任何聊天"
+        return f"#{h.command} 仅限{who}在{where}中使用。"

@@ -1,0 +1,162 @@
+"""Shared fixtures: a fresh migrated database per test (SQLite, or PostgreSQL when
+TEST_DATABASE_URL points at a server), the demo config, and the bot and the WeCom
+simulator running on real sockets.
+"""
+from __future__ import annotations
+
+import itertools
+import os
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import requests
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from bot.config import load_config
+from bot.db import make_engine, upgrade
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+PG_URL = os.environ.get("TEST_DATABASE_URL", "")
+_counter = itertools.count()
+
+
+def _pg_admin(url: str):
+    admin = make_url(url).set(database="postgres")
+    return create_engine(admin, isolation_level="AUTOCOMMIT")
+
+
+@pytest.fixture(scope="session")
+def pg_template():
+    """A migrated PostgreSQL database that each test copies (CREATE DATABASE … TEMPLATE)."""
+    if not PG_URL:
+        yield None
+        return
+    name = f"fanzha_tmpl_{os.getpid()}"
+    admin = _pg_admin(PG_URL)
+    with admin.connect() as c:
+        c.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        c.execute(text(f'CREATE DATABASE "{name}"'))
+    engine = make_engine(str(make_url(PG_URL).set(database=name)))
+    upgrade(engine)
+    engine.dispose()
+    yield name
+    with admin.connect() as c:
+        c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def db_url(tmp_path, pg_template):
+    """A fresh, migrated database for one test."""
+    if not pg_template:
+        url = f"sqlite:///{tmp_path / 'test.db'}"
+        engine = make_engine(url)
+        upgrade(engine)
+        engine.dispose()
+        yield url
+        return
+    name = f"fanzha_t_{os.getpid()}_{next(_counter)}_{uuid.uuid4().hex[:6]}"
+    admin = _pg_admin(PG_URL)
+    with admin.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"'))
+    yield str(make_url(PG_URL).set(database=name).render_as_string(hide_password=False))
+    with admin.connect() as c:
+        c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def demo_config(db_url: str, api_base: str = "http://127.0.0.1:9", **env):
+    """The shipped config.yaml with the test's database and simulator address."""
+    environ = dict(os.environ, DATABASE_URL=db_url, WECOM_API_BASE=api_base, **env)
+    return load_config(ROOT / "config.yaml", env=environ)
+
+
+@pytest.fixture
+def config(db_url):
+    return demo_config(db_url)
+
+
+def wait_for(predicate, timeout: float = 10.0, interval: float = 0.02):
+    """Poll until predicate() is truthy; return its value or fail with the last one."""
+    deadline = time.monotonic() + timeout
+    value = predicate()
+    while not value and time.monotonic() < deadline:
+        time.sleep(interval)
+        value = predicate()
+    return value
+
+
+class Stack:
+    """The bot and the WeCom simulator, each on its own port, talking real HTTP."""
+
+    def __init__(self, db_url: str, handlers=None, callback_timeout: float = 5.0, start_sender: bool = True,
+                 token_ttl: int = 7200, **overrides):
+        from bot.app import create_app
+        from bot.netutil import ServerThread, free_port
+        from bot.simulator import create_simulator
+
+        sim_port, bot_port = free_port(), free_port()
+        self.sim_url = f"http://127.0.0.1:{sim_port}"
+        self.bot_url = f"http://127.0.0.1:{bot_port}"
+        self.config = demo_config(db_url, self.sim_url)
+        if overrides:
+            self.config = self.config.model_copy(update=overrides)
+        self.sim_app = create_simulator(self.config, bot_url=self.bot_url, token_ttl=token_ttl,
+                                        callback_timeout=callback_timeout, public_url=self.sim_url)
+        self.sim = ServerThread(self.sim_app, port=sim_port).start()
+        self.app = create_app(self.config, start_sender=start_sender, handlers=handlers)
+        self.service = self.app.extensions["fanzha"]
+        self.bot = ServerThread(self.app, port=bot_port).start()
+
+    # --- driving the simulator like a person or a test would ---------------------------
+    def say(self, chat: str, user: str, text: str, **extra) -> dict:
+        r = requests.post(f"{self.sim_url}/sim/say", json={"chat": chat, "user": user, "text": text, **extra}, timeout=5)
+        r.raise_for_status()
+        return r.json()
+
+    def messages(self, chat: str, since: int = 0) -> list[dict]:
+        r = requests.get(f"{self.sim_url}/sim/messages", params={"chat": chat, "since": since}, timeout=5)
+        r.raise_for_status()
+        return r.json()
+
+    def bot_messages(self, chat: str) -> list[dict]:
+        return [m for m in self.messages(chat) if m["from"] != "" and not self._is_member(chat, m["from"])]
+
+    def _is_member(self, chat: str, userid: str) -> bool:
+        return any(p.userid == userid for p in self.config.people)
+
+    def sim_post(self, path: str, body: dict) -> dict:
+        r = requests.post(f"{self.sim_url}{path}", json=body, timeout=5)
+        r.raise_for_status()
+        return r.json()
+
+    def stats(self) -> dict:
+        return requests.get(f"{self.sim_url}/sim/stats", timeout=5).json()
+
+    def stop(self) -> None:
+        self.bot.stop()
+        self.service.stop()
+        self.sim.stop()
+        self.service.engine.dispose()
+
+
+@pytest.fixture
+def stack_factory(db_url):
+    made = []
+
+    def make(**kw) -> Stack:
+        s = Stack(db_url, **kw)
+        made.append(s)
+        return s
+    yield make
+    for s in made:
+        s.stop()
+
+
+@pytest.fixture
+def stack(stack_factory) -> Stack:
+    return stack_factory()
