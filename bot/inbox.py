@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from typing import Optional
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.db import session_scope, utcnow
@@ -41,28 +42,37 @@ class Inbox:
         self.deadline = deadline
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="inbox")
 
-    def receive(self, msg: Message) -> list[Reply]:
-        """Handle one message; returns the replies to give passively (possibly none)."""
+    def receive(self, msg: Message, started: Optional[float] = None) -> list[Reply]:
+        """Handle one message; returns the replies to give passively (possibly none).
+
+        `started` is the monotonic time the request arrived: the deadline counts from there.
+        """
+        started = time.monotonic() if started is None else started
         row_id = self._record(msg)
         if row_id is None:
             return self._replay(msg)
         future = self.pool.submit(self._route, msg)
         try:
-            handled_by, replies = future.result(timeout=self.deadline)
-        except Exception as e:
-            if not isinstance(e, TimeoutError):
-                self._finish(row_id, state="failed", error=f"{type(e).__name__}: {e}")
-                log.exception("handler failed on %s", msg.dedupe_key)
-                return []
+            handled_by, replies = future.result(timeout=max(0.0, self.deadline - (time.monotonic() - started)))
+        except TimeoutError:
             # too late for a passive answer: WeCom has given up on this request by now
             log.warning("answer to %s not ready in %.1fs: will send it actively", msg.dedupe_key, self.deadline)
             future.add_done_callback(lambda f: self._late(row_id, msg, f))
             return []
+        except Exception as e:
+            self._finish(row_id, state="failed", error=f"{type(e).__name__}: {e}")
+            log.exception("handler failed on %s", msg.dedupe_key)
+            return []
         in_place = [r for r in replies if not (r.to_group or r.to_users)]
         self._send_targeted(row_id, msg, [r for r in replies if r.to_group or r.to_users])
-        self._finish(row_id, handled_by=handled_by, replied_via="passive" if in_place else "none",
-                     passive_reply=_dump(in_place) if in_place else None)
-        return in_place
+        if not in_place:
+            self._finish(row_id, handled_by=handled_by, replied_via="none")
+            return []
+        if time.monotonic() - started <= self.deadline and self._finish_passive(row_id, handled_by, in_place):
+            return in_place
+        # a retry came in meanwhile (or time ran out): this connection's answer would be lost
+        self._late_replies(row_id, msg, handled_by, in_place)
+        return []
 
     # --- steps --------------------------------------------------------------------------
     def _record(self, msg: Message) -> Optional[int]:
@@ -78,9 +88,10 @@ class Inbox:
             return None
 
     def _replay(self, msg: Message) -> list[Reply]:
-        with self.ctx.sessions() as s:
-            row = s.scalars(select(InboundMessage).where(InboundMessage.channel == msg.channel,
-                                                         InboundMessage.dedupe_key == msg.dedupe_key)).first()
+        with session_scope(self.ctx.sessions) as s:
+            where = (InboundMessage.channel == msg.channel, InboundMessage.dedupe_key == msg.dedupe_key)
+            s.execute(update(InboundMessage).where(*where).values(deliveries=InboundMessage.deliveries + 1))
+            row = s.scalars(select(InboundMessage).where(*where)).first()
         log.info("duplicate delivery of %s (%s)", msg.dedupe_key, row.state if row else "?")
         if row is not None and row.replied_via == "passive" and row.passive_reply:
             return _load(row.passive_reply)
@@ -96,16 +107,21 @@ class Inbox:
             log.exception("handler failed on %s", msg.dedupe_key)
             self._finish(row_id, state="failed", error=f"{type(e).__name__}: {e}")
             return
+        self._send_targeted(row_id, msg, [r for r in replies if r.to_group or r.to_users])
         in_place = [r for r in replies if not (r.to_group or r.to_users)]
+        if in_place:
+            self._late_replies(row_id, msg, handled_by, in_place)
+        else:
+            self._finish(row_id, handled_by=handled_by, replied_via="none")
+
+    def _late_replies(self, row_id: int, msg: Message, handled_by: str, replies: list[Reply]) -> None:
         try:
-            if in_place:
-                self._send_in_place_late(row_id, msg, in_place)
-            self._send_targeted(row_id, msg, [r for r in replies if r.to_group or r.to_users])
+            self._send_in_place_late(row_id, msg, replies)
         except Exception as e:
             log.exception("could not queue the late answer to %s", msg.dedupe_key)
             self._finish(row_id, state="failed", error=f"{type(e).__name__}: {e}")
             return
-        self._finish(row_id, handled_by=handled_by, replied_via="outbox" if in_place else "none")
+        self._finish(row_id, handled_by=handled_by, replied_via="outbox")
 
     def _send_in_place_late(self, row_id: int, msg: Message, replies: list[Reply]) -> None:
         text = "\n\n".join(r.text for r in replies)
@@ -131,6 +147,15 @@ class Inbox:
             if r.to_users:
                 self.outbox.to_users(r.to_users, r.text, dedupe_key=key + ":u", markdown=r.markdown,
                                      source=f"inbound:{row_id}")
+
+    def _finish_passive(self, row_id: int, handled_by: str, replies: list[Reply]) -> bool:
+        """Record the passive answer unless a retry arrived meanwhile (then False)."""
+        with session_scope(self.ctx.sessions) as s:
+            res = s.execute(update(InboundMessage)
+                            .where(InboundMessage.id == row_id, InboundMessage.deliveries == 1)
+                            .values(state="done", finished_at=utcnow(), handled_by=handled_by,
+                                    replied_via="passive", passive_reply=_dump(replies)))
+            return res.rowcount == 1
 
     def _finish(self, row_id: int, state: str = "done", **values) -> None:
         if "error" in values:

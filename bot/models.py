@@ -27,6 +27,9 @@ class InboundMessage(Base):
     msg_type: Mapped[str] = mapped_column(String(32), default="text")
     text: Mapped[str] = mapped_column(Text, default="")
     received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # how often WeCom delivered it: a second delivery while the first is still being answered
+    # means WeCom gave up on the first connection, so its answer must go out actively
+    deliveries: Mapped[int] = mapped_column(Integer, default=1)
     # processing -> done | failed
     state: Mapped[str] = mapped_column(String(16), default="processing")
     handled_by: Mapped[Optional[str]] = mapped_column(String(64))

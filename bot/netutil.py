@@ -2,9 +2,13 @@
 from __future__ import annotations
 
 import socket
+import logging
 import threading
 
 from werkzeug.serving import make_server
+
+# one line per request drowns what matters in demo and test output
+logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -21,7 +25,7 @@ class ServerThread:
         self.server = make_server(host, port or free_port(host), app, threaded=True)
         self.host, self.port = host, self.server.server_port
         self.url = f"http://{host}:{self.port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, name=f"http-{self.port}", daemon=True)
+        self.thread = threading.Thread(target=lambda: self.server.serve_forever(poll_interval=0.05), name=f"http-{self.port}", daemon=True)
 
     def start(self) -> "ServerThread":
         self.thread.start()

@@ -31,7 +31,7 @@ LIMITS = {
 def split_utf8(text: str, limit: int) -> list[str]:
     """Split text into parts of at most `limit` UTF-8 bytes, never inside a character.
 
-    Prefers to cut after a newline, then after sentence punctuation, in the last quarter of a part.
+    Prefers to cut after a newline, then after sentence punctuation, in the second half of a part.
     """
     parts: list[str] = []
     rest = text
@@ -47,7 +47,7 @@ def split_utf8(text: str, limit: int) -> list[str]:
         cut = lo
         for seps in ("\n", "。！？；!?;", "，, "):
             best = max(rest.rfind(s, 0, lo) for s in seps)
-            if best >= lo * 3 // 4:
+            if best >= lo // 2:
                 cut = best + 1
                 break
         parts.append(rest[:cut].rstrip("\n"))
@@ -89,8 +89,10 @@ class Outbox:
     @staticmethod
     def _insert(session: Session, values: dict) -> bool:
         insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
-        stmt = insert(OutboxMessage).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"])
-        return session.execute(stmt).rowcount == 1
+        stmt = (insert(OutboxMessage).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"])
+                .returning(OutboxMessage.id))
+        # rowcount is not reliable for INSERT … ON CONFLICT on every driver; RETURNING is
+        return session.execute(stmt).scalar() is not None
 
     # --- by addressee -------------------------------------------------------------------
     def to_group(self, group_id: str, text: str, *, dedupe_key: str, markdown: bool = False,

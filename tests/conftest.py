@@ -94,7 +94,7 @@ class Stack:
     """The bot and the WeCom simulator, each on its own port, talking real HTTP."""
 
     def __init__(self, db_url: str, handlers=None, callback_timeout: float = 5.0, start_sender: bool = True,
-                 token_ttl: int = 7200, **overrides):
+                 token_ttl: int = 7200, sender: dict | None = None, wecom: dict | None = None):
         from bot.app import create_app
         from bot.netutil import ServerThread, free_port
         from bot.simulator import create_simulator
@@ -103,8 +103,9 @@ class Stack:
         self.sim_url = f"http://127.0.0.1:{sim_port}"
         self.bot_url = f"http://127.0.0.1:{bot_port}"
         self.config = demo_config(db_url, self.sim_url)
-        if overrides:
-            self.config = self.config.model_copy(update=overrides)
+        self.config = self.config.model_copy(update={
+            "sender": self.config.sender.model_copy(update=sender or {}),
+            "wecom": self.config.wecom.model_copy(update=wecom or {})})
         self.sim_app = create_simulator(self.config, bot_url=self.bot_url, token_ttl=token_ttl,
                                         callback_timeout=callback_timeout, public_url=self.sim_url)
         self.sim = ServerThread(self.sim_app, port=sim_port).start()
@@ -124,10 +125,8 @@ class Stack:
         return r.json()
 
     def bot_messages(self, chat: str) -> list[dict]:
-        return [m for m in self.messages(chat) if m["from"] != "" and not self._is_member(chat, m["from"])]
-
-    def _is_member(self, chat: str, userid: str) -> bool:
-        return any(p.userid == userid for p in self.config.people)
+        """What the bot (or one of its robots) said in a chat."""
+        return [m for m in self.messages(chat) if m["from"] == "bot" or m["from"].startswith("robot:")]
 
     def sim_post(self, path: str, body: dict) -> dict:
         r = requests.post(f"{self.sim_url}{path}", json=body, timeout=5)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 
 from flask import Blueprint, Response, request, jsonify
 
@@ -27,6 +28,7 @@ def verify():
 
 @bp.post("/wecom/aibot/callback")
 def callback():
+    started = time.monotonic()
     svc = service()
     try:
         try:
@@ -48,7 +50,7 @@ def callback():
         msg = to_message(data, svc.config)
     except CallbackRejected as e:
         return rejected(e)
-    replies = svc.inbox.receive(msg)
+    replies = svc.inbox.receive(msg, started)
     if not replies:
         return Response("", status=200)
     return _stream_answer(svc, msg.dedupe_key, "\n\n".join(r.text for r in replies))

@@ -23,6 +23,7 @@ def verify():
 
 @bp.post("/wecom/callback")
 def callback():
+    started = time.monotonic()
     svc = service()
     try:
         envelope = parse_xml(request.get_data())
@@ -33,7 +34,7 @@ def callback():
         msg = to_message(inner)
     except CallbackRejected as e:
         return rejected(e)
-    replies = svc.inbox.receive(msg)
+    replies = svc.inbox.receive(msg, started)
     if not replies:
         return Response("", status=200)
     text = "\n\n".join(r.text for r in replies)

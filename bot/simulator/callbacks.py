@@ -122,6 +122,30 @@ class Deliverer:
                 time.sleep(st.retry_delay)
         return None
 
+    def _spawn(self, target, args, name):
+        st = self.state
+
+        def run():
+            try:
+                target(*args)
+            finally:
+                with st.lock:
+                    st.pending_deliveries -= 1
+
+        with st.lock:
+            st.pending_deliveries += 1
+        threading.Thread(target=run, daemon=True, name=name).start()
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """Block until no delivery thread runs (tests, demo shutdown)."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            with self.state.lock:
+                if self.state.pending_deliveries <= 0:
+                    return True
+            time.sleep(0.01)
+        return False
+
     # --- AI bot (group @-mention, or single chat) ----------------------------------------------------------
     def aibot_message(self, chat, user: str, content: str, public_url: str) -> str:
         st = self.state
@@ -141,8 +165,7 @@ class Deliverer:
                         "msgtype": "text", "text": {"content": content}})
         with st.lock:
             st.aibot_inflight[user] += 1
-        threading.Thread(target=self._run_aibot, args=(chat, user, payload), daemon=True,
-                         name=f"sim-aibot-{msgid[:8]}").start()
+        self._spawn(self._run_aibot, (chat, user, payload), f"sim-aibot-{msgid[:8]}")
         return msgid
 
     def _run_aibot(self, chat, user, payload):
@@ -264,6 +287,82 @@ class Deliverer:
         problems.append(f"unsupported reply msgtype {mt!r}")
         return {"kind": "bad_reply"}
 
+    # --- forged callbacks (the bot must refuse them unprocessed, wecom.md §8.1/§8.3) ---------------------
+    FORGERIES = ("bad_signature", "wrong_receiveid", "wrong_key", "stale_timestamp", "entity", "garbage")
+
+    def forge(self, channel: str, kind: str, user: str, text: str, chat=None) -> dict:
+        """Send ONE tampered callback synchronously; -> {"msgid","status","body"}. Recorded in deliveries."""
+        st = self.state
+        crypto = self.aibot_crypto if channel == "aibot" else self.app_crypto
+        if channel == "aibot":
+            msgid = secrets.token_hex(16)
+            payload = {"msgid": msgid, "aibotid": st.aibotid, "chattype": "single", "from": {"userid": user},
+                       "msgtype": "text", "text": {"content": text}}
+            if chat is not None and not chat.is_dm:
+                payload.update({"chatid": chat.aibot_chatid, "chattype": "group"})
+            plain = json.dumps(payload, ensure_ascii=False)
+        else:
+            msgid = st.next_msgid()
+            plain = (f"<xml><ToUserName>{cdata(st.corp_id)}</ToUserName><FromUserName>{cdata(user)}</FromUserName>"
+                     f"<CreateTime>{int(time.time())}</CreateTime><MsgType>{cdata('text')}</MsgType>"
+                     f"<Content>{cdata(text)}</Content><MsgId>{msgid}</MsgId><AgentID>{st.agent_id}</AgentID></xml>")
+        ts, nonce = str(int(time.time())), random_nonce()
+        if kind == "stale_timestamp":
+            ts = str(int(time.time()) - 3600)
+        if kind == "wrong_receiveid":
+            enc = WeComCrypto(crypto.token, st.config.wecom.encoding_aes_key if channel == "aibot"
+                              else st.config.wecom.aibot.encoding_aes_key,
+                              "wwforged" if channel == "aibot" else "").encrypt(plain)
+            enc = WeComCrypto(crypto.token, crypto_key(crypto), "wwforged0000" if channel == "app" else "x").encrypt(plain)
+        elif kind == "wrong_key":
+            enc = WeComCrypto(crypto.token, "A" * 43, crypto.receiveid).encrypt(plain)
+        else:
+            enc = crypto.encrypt(plain)
+        sig = crypto.sign(ts, nonce, enc)
+        if kind == "bad_signature":
+            sig = signature(crypto.token + "x", ts, nonce, enc)
+        if channel == "aibot":
+            path, headers = "/wecom/aibot/callback", {"Content-Type": "application/json"}
+            data = json.dumps({"encrypt": enc}).encode()
+            if kind == "garbage":
+                data = b"{not json"
+            elif kind == "entity":
+                data = json.dumps({"encrypt": enc, "x": "<!ENTITY a 'b'>"}).encode()
+        else:
+            path, headers = "/wecom/callback", {"Content-Type": "text/xml"}
+            data = (f"<xml><ToUserName>{cdata(st.corp_id)}</ToUserName><Encrypt>{cdata(enc)}</Encrypt>"
+                    f"<AgentID>{cdata(st.agent_id)}</AgentID></xml>").encode()
+            if kind == "garbage":
+                data = b"<xml><Encrypt>"
+            elif kind == "entity":
+                data = (b'<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY a "aaaaaaaaaa">'
+                        b'<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;"><!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">]>'
+                        + data.replace(b"<AgentID>", b"<Note>&c;</Note><AgentID>"))
+        url = f"{st.bot_url}{path}?" + urlencode({"msg_signature": sig, "timestamp": ts, "nonce": nonce})
+        entry = {"msgid": msgid, "parent": None, "channel": channel, "kind": f"forged:{kind}", "attempt": 1,
+                 "status": None, "elapsed_ms": None, "reply_kind": None, "problems": [], "timestamp": ts,
+                 "nonce": nonce, "msg_signature": sig, "time": round(time.time(), 3)}
+        t0 = time.monotonic()
+        body = None
+        try:
+            r = self._session().post(url, data=data, headers=headers, timeout=st.callback_timeout)
+            entry["status"], body = r.status_code, r.text[:2000]
+            entry["outcome"] = "ok" if r.status_code == 200 else "http_error"
+            entry["reply_kind"] = "refused" if 400 <= r.status_code < 500 else f"http_{r.status_code}"
+            if r.status_code == 200:
+                entry["problems"].append(f"forged callback ({kind}) was accepted with 200")
+            elif r.status_code >= 500:
+                entry["problems"].append(f"forged callback ({kind}) caused a server error {r.status_code}")
+        except requests.Timeout:
+            entry["outcome"] = entry["reply_kind"] = "timeout"
+        except requests.RequestException as e:
+            entry["outcome"] = entry["reply_kind"] = "connection_error"
+            entry["problems"].append(repr(e))
+        entry["elapsed_ms"] = round((time.monotonic() - t0) * 1000, 1)
+        st.record_delivery(entry)
+        return {"msgid": msgid, "status": entry["status"], "body": body, "reply_kind": entry["reply_kind"],
+                "problems": list(entry["problems"])}
+
     # --- self-built app (one-to-one) ----------------------------------------------------------------------
     def app_message(self, user: str, *, text: Optional[str] = None, event: Optional[str] = None,
                     event_key: str = "", task_id: str = "") -> str:
@@ -283,8 +382,7 @@ class Deliverer:
             if event == "taskcard_click":
                 xml += f"<TaskId>{cdata(task_id or '')}</TaskId>"
             xml += f"<AgentID>{st.agent_id}</AgentID></xml>"
-        threading.Thread(target=self._run_app, args=(user, xml, msgid), daemon=True,
-                         name=f"sim-app-{msgid[-8:]}").start()
+        self._spawn(self._run_app, (user, xml, msgid), f"sim-app-{msgid[-8:]}")
         return msgid
 
     def _run_app(self, user, xml, msgid):

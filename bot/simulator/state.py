@@ -147,6 +147,7 @@ class SimState:
         self.tokens: dict[str, dict] = {}
         self.current_token: Optional[str] = None
         self.inflight_api = 0
+        self.pending_deliveries = 0
         self.aibot_inflight: dict[str, int] = collections.Counter()
         self.reset()
 
@@ -332,7 +333,8 @@ class SimState:
             return {"gettoken": s["gettoken"], "calls": dict(s["calls"]), "errors": dict(s["errors"]),
                     "drops": dict(s["drops"]), "deliveries": dict(s["deliveries"]),
                     "messages": s["messages"], "reply_problems": s["reply_problems"],
-                    "limits_enabled": self.limits_enabled, "token_ttl": self.token_ttl}
+                    "limits_enabled": self.limits_enabled, "token_ttl": self.token_ttl,
+                    "pending_deliveries": self.pending_deliveries}
 
     # --- deliveries ---------------------------------------------------------------------------
     def record_delivery(self, entry: dict) -> None:

@@ -1,8 +1,8 @@
-"""foundation: inbox, replay guard, outbox, token cache
+"""foundation: inbox (dedupe), callback replay guard, outbox, shared token cache
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 14:26:07.186318
+Create Date: 2026-11-28 14:30:58.470423
 """
 from alembic import op
 import sqlalchemy as sa
@@ -41,6 +41,7 @@ def upgrade() -> None:
     sa.Column('msg_type', sa.String(length=32), nullable=False),
     sa.Column('text', sa.Text(), nullable=False),
     sa.Column('received_at', bot.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('deliveries', sa.Integer(), nullable=False),
     sa.Column('state', sa.String(length=16), nullable=False),
     sa.Column('handled_by', sa.String(length=64), nullable=True),
     sa.Column('replied_via', sa.String(length=16), nullable=True),

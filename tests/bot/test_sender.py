@@ -1,0 +1,129 @@
+"""The sender against the WeCom simulator over HTTP: token cache, retries, limits, final states."""
+import threading
+
+from sqlalchemy import select
+
+from bot.models import OutboxMessage
+from bot.sender import Sender
+from tests.conftest import wait_for
+
+FAST = {"backoff_base_seconds": 0.05, "backoff_max_seconds": 0.2, "poll_seconds": 0.05}
+
+
+def rows(stack):
+    with stack.service.sessions() as s:
+        return list(s.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+
+
+def all_final(stack):
+    rs = rows(stack)
+    return rs if rs and all(r.state in ("sent", "dead") for r in rs) else None
+
+
+def test_token_is_fetched_once_for_many_sends(stack_factory):
+    st = stack_factory(start_sender=False)
+    for i in range(30):
+        st.service.outbox.to_users(["res_liu"], f"提醒{i}", dedupe_key=f"t{i}")
+    st.service.sender.drain()
+    assert [r.state for r in rows(st)] == ["sent"] * 30
+    assert st.stats()["gettoken"] == 1
+    assert [m["text"] for m in st.bot_messages("dm:res_liu")] == [f"提醒{i}" for i in range(30)]
+
+
+def test_token_shared_between_processes_through_the_database(stack_factory):
+    st = stack_factory(start_sender=False)
+    st.service.outbox.to_users(["res_liu"], "一", dedupe_key="a")
+    st.service.sender.drain()
+    # a second sender (as `python -m bot worker` would be) reuses the stored token
+    from bot.wecom_api import WeComApi
+    other = Sender(st.config, st.service.sessions, WeComApi(st.config, st.service.sessions))
+    st.service.outbox.to_users(["res_liu"], "二", dedupe_key="b")
+    other.drain()
+    assert st.stats()["gettoken"] == 1 and other.api.gettoken_calls == 0
+
+
+def test_token_expiry_in_the_middle_of_a_run_loses_nothing(stack_factory):
+    st = stack_factory(start_sender=False)
+    for i in range(5):
+        st.service.outbox.to_users(["res_zhao"], f"前{i}", dedupe_key=f"a{i}")
+    st.service.sender.drain()
+    st.sim_post("/sim/token", {"expire_now": True})
+    for i in range(5):
+        st.service.outbox.to_users(["res_zhao"], f"后{i}", dedupe_key=f"b{i}")
+    st.service.sender.drain()
+    assert all(r.state == "sent" for r in rows(st)) and len(rows(st)) == 10
+    assert len(st.bot_messages("dm:res_zhao")) == 10
+    assert st.stats()["gettoken"] == 2
+
+
+def test_45009_burst_is_retried_and_delivered(stack_factory):
+    # a higher robot limit only shortens the pause after each 45009 (60 s / limit)
+    st = stack_factory(sender=dict(FAST, robot_per_minute=600))
+    st.sim_post("/sim/faults", {"api": "webhook/send", "errcode": 45009, "count": 3})
+    st.service.outbox.to_group("bank_staff", "请提醒客户：公检法没有安全账户。", dedupe_key="burst")
+    final = wait_for(lambda: all_final(st), timeout=10)
+    assert final and final[0].state == "sent" and final[0].attempts == 4
+    assert [m["text"] for m in st.bot_messages("bank_staff")] == ["请提醒客户：公检法没有安全账户。"]
+
+
+def test_system_busy_is_retried_for_app_messages(stack_factory):
+    st = stack_factory(sender=FAST)
+    st.sim_post("/sim/faults", {"api": "message/send", "errcode": -1, "count": 2})
+    st.service.outbox.to_users(["liaison_chen"], "请签收预警", dedupe_key="busy")
+    final = wait_for(lambda: all_final(st), timeout=10)
+    assert final[0].state == "sent" and len(st.bot_messages("dm:liaison_chen")) == 1
+
+
+def test_refused_fresh_token_does_not_recurse(stack_factory):
+    st = stack_factory(start_sender=False, sender=FAST)
+    st.sim_post("/sim/faults", {"api": "message/send", "errcode": 40014, "count": 50})
+    st.service.outbox.to_users(["res_liu"], "x", dedupe_key="loop")
+    st.service.sender.run_once()
+    row = rows(st)[0]
+    assert row.state == "pending" and "40014" in row.last_error
+    assert st.stats()["gettoken"] <= 2
+
+
+def test_permanent_error_ends_dead_with_the_reason(stack_factory):
+    st = stack_factory(start_sender=False)
+    st.sim_post("/sim/faults", {"api": "webhook/send", "errcode": 93000, "count": 1})
+    st.service.outbox.to_group("bank_staff", "内容", dedupe_key="bad")
+    st.service.outbox.to_group("linkage", "好" * 1500, dedupe_key="ok")          # 4500 bytes: split in 3
+    st.service.sender.drain()
+    by_key = {r.dedupe_key: r for r in rows(st)}
+    assert by_key["bad"].state == "dead" and "93000" in by_key["bad"].last_error
+    assert [by_key[f"ok#{i}"].state for i in (1, 2, 3)] == ["sent"] * 3
+
+
+def test_robot_limit_of_20_a_minute_defers_the_rest(stack_factory):
+    st = stack_factory(start_sender=False)
+    for i in range(25):
+        st.service.outbox.to_group("linkage", f"第{i}条", dedupe_key=f"r{i}")
+    st.service.sender.drain()
+    states = [r.state for r in rows(st)]
+    assert states.count("sent") == 20 and states.count("pending") == 5
+    assert st.stats()["errors"].get("45009", 0) == 0       # we held back instead of being refused
+    waiting = [r for r in rows(st) if r.state == "pending"]
+    first_sent = min(r.sent_at for r in rows(st) if r.state == "sent")
+    assert all((r.next_attempt_at - first_sent).total_seconds() >= 60 for r in waiting)
+    assert all(r.attempts == 0 for r in waiting)
+
+
+def test_two_senders_never_send_a_row_twice(stack_factory):
+    st = stack_factory(start_sender=False)
+    st.sim_post("/sim/limits", {"enabled": False})
+    for i in range(120):
+        st.service.outbox.to_users(["res_sun"], f"n{i}", dedupe_key=f"n{i}")
+    from bot.wecom_api import WeComApi
+    senders = [st.service.sender, Sender(st.config, st.service.sessions, WeComApi(st.config, st.service.sessions))]
+    threads = [threading.Thread(target=s.drain) for s in senders]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    texts = [m["text"] for m in st.bot_messages("dm:res_sun")]
+    assert sorted(texts) == sorted(f"n{i}" for i in range(120))
+
+
+def test_enqueue_wakes_the_running_sender_at_once(stack_factory):
+    st = stack_factory(sender={"poll_seconds": 30})
+    st.service.outbox.to_group("linkage", "立即送达", dedupe_key="now")
+    assert wait_for(lambda: st.bot_messages("linkage"), timeout=3)
