@@ -310,10 +310,7 @@ class Deliverer:
         if kind == "stale_timestamp":
             ts = str(int(time.time()) - 3600)
         if kind == "wrong_receiveid":
-            enc = WeComCrypto(crypto.token, st.config.wecom.encoding_aes_key if channel == "aibot"
-                              else st.config.wecom.aibot.encoding_aes_key,
-                              "wwforged" if channel == "aibot" else "").encrypt(plain)
-            enc = WeComCrypto(crypto.token, crypto_key(crypto), "wwforged0000" if channel == "app" else "x").encrypt(plain)
+            enc = WeComCrypto(crypto.token, crypto.encoding_aes_key, "wwforged0000").encrypt(plain)
         elif kind == "wrong_key":
             enc = WeComCrypto(crypto.token, "A" * 43, crypto.receiveid).encrypt(plain)
         else:

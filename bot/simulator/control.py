@@ -70,39 +70,48 @@ def say():
         return _bad(400, "text is required")
     public = st.public_url or request.host_url.rstrip("/")
     mention = f"@{st.aibot_name}"
+    busy = "该成员已有 3 条消息等待机器人回复（企业微信每人最多 3 条在途），这条没有送达"
     if chat.is_dm:
         if body.get("via") == "aibot":   # a one-to-one chat with the intelligent bot
             if not _aibot_slot(st, user):
-                m = st.add_message(chat.id, user, text, "text")
-                return jsonify({"msgid": None, "seq": m["seq"], "delivered": False,
-                                "reason": "该成员已有 3 条消息等待机器人回复（WeCom 每人最多 3 条在途）"})
-            st.add_message(chat.id, user, text, "text", via="aibot")
+                return _undelivered(st, chat, user, text, busy)
+            m = st.add_message(chat.id, user, text, "text", via="aibot")
             msgid = _deliverer().aibot_message(chat, user, text, public)
-            return jsonify({"msgid": msgid, "delivered": True, "channel": "aibot"})
-        st.add_message(chat.id, user, text, "text", via="app")
-        msgid = _deliverer().app_message(user, text=text)
-        return jsonify({"msgid": msgid, "delivered": True, "channel": "app"})
+            channel = "aibot"
+        else:
+            m = st.add_message(chat.id, user, text, "text", via="app")
+            msgid = _deliverer().app_message(user, text=text)
+            channel = "app"
+        with st.lock:
+            m["msgid"] = msgid
+        return jsonify({"msgid": msgid, "seq": m["seq"], "delivered": True, "channel": channel})
     # a group: only an @-mention of the intelligent bot reaches it, and only in an internal chat
-    content = text if text.lstrip().startswith(mention) or body.get("mention") is False \
-        else f"{mention} {text}"
-    mentions = [] if body.get("mention") is False else ["bot"]
-    if chat.external:
-        m = st.add_message(chat.id, user, content, "text", mentions=mentions)
-        return jsonify({"msgid": None, "seq": m["seq"], "delivered": False,
-                        "reason": "外部群（微信客户群）里没有智能机器人，消息只留在群里，不会送到机器人"})
     if body.get("mention") is False:
-        m = st.add_message(chat.id, user, content, "text")
-        return jsonify({"msgid": None, "seq": m["seq"], "delivered": False,
-                        "reason": "没有 @ 机器人：群消息只在 @ 智能机器人时送达"})
+        content, mentions = text, []
+    else:
+        content = text if text.lstrip().startswith(mention) else f"{mention} {text}"
+        mentions = ["bot"]
+    if chat.external:
+        return _undelivered(st, chat, user, content,
+                            "外部群（微信客户群）里没有智能机器人，消息只留在群里，不会送到机器人", mentions)
+    if not mentions:
+        return _undelivered(st, chat, user, content, "没有 @ 机器人：群消息只在 @ 智能机器人时送达")
+    if not chat.aibot_chatid:
+        return _undelivered(st, chat, user, content, "这个群里没有智能机器人（应用创建的群聊）", mentions)
     if not _aibot_slot(st, user):
-        m = st.add_message(chat.id, user, content, "text", mentions=mentions)
-        return jsonify({"msgid": None, "seq": m["seq"], "delivered": False,
-                        "reason": "该成员已有 3 条消息等待机器人回复（WeCom 每人最多 3 条在途）"})
+        return _undelivered(st, chat, user, content, busy, mentions)
     m = st.add_message(chat.id, user, content, "text", mentions=mentions, via="aibot")
     msgid = _deliverer().aibot_message(chat, user, content, public)
     with st.lock:
         m["msgid"] = msgid
-    return jsonify({"msgid": msgid, "delivered": True, "channel": "aibot", "seq": m["seq"]})
+    return jsonify({"msgid": msgid, "seq": m["seq"], "delivered": True, "channel": "aibot"})
+
+
+def _undelivered(st, chat, user, content, reason, mentions=()):
+    import secrets
+    msgid = secrets.token_hex(16)
+    m = st.add_message(chat.id, user, content, "text", mentions=mentions, msgid=msgid, delivered=False)
+    return jsonify({"msgid": msgid, "seq": m["seq"], "delivered": False, "reason": reason})
 
 
 def _aibot_slot(st, user) -> bool:
@@ -110,6 +119,27 @@ def _aibot_slot(st, user) -> bool:
         if not st.limits_enabled:
             return True
         return st.aibot_inflight.get(user, 0) < st.limits["aibot_inflight_per_user"]
+
+
+@bp.post("/sim/forge")
+def forge():
+    """One tampered callback, sent synchronously: {"channel": "app"|"aibot", "kind": one of
+    bad_signature, wrong_receiveid, wrong_key, stale_timestamp, entity, garbage, "user", "text", "chat"}.
+    The bot should refuse it (4xx) and do nothing; the answer says what it did."""
+    st = _state()
+    body = _json()
+    d = _deliverer()
+    channel = body.get("channel", "app")
+    kind = body.get("kind", "bad_signature")
+    if channel not in ("app", "aibot"):
+        return _bad(400, "channel must be app or aibot")
+    if kind not in d.FORGERIES:
+        return _bad(400, f"kind must be one of {', '.join(d.FORGERIES)}")
+    user = body.get("user") or next(iter(st.people), "nobody")
+    chat = st.chat(body["chat"]) if body.get("chat") else None
+    if body.get("chat") and chat is None:
+        return _bad(404, f"unknown chat {body['chat']!r}")
+    return jsonify(d.forge(channel, kind, user, str(body.get("text") or "伪造的消息"), chat))
 
 
 @bp.get("/sim/messages")
@@ -201,7 +231,10 @@ def limits():
             st.limits_enabled = bool(body["enabled"])
         for k, v in body.items():
             if k in st.limits:
-                st.limits[k] = int(v)
+                try:
+                    st.limits[k] = int(v)
+                except (TypeError, ValueError):
+                    return _bad(400, f"{k} must be an integer")
         return jsonify({"enabled": st.limits_enabled, **st.limits})
 
 

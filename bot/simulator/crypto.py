@@ -55,6 +55,7 @@ class WeComCrypto:
         if len(self.key) != 32:
             raise CryptoError(-40004, "EncodingAESKey does not decode to 32 bytes")
         self.iv = self.key[:16]
+        self.encoding_aes_key = encoding_aes_key
         self.token = token
         self.receiveid = receiveid
 
