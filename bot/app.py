@@ -2,9 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import logging
-import threading
 from typing import Callable, Optional
 
 from flask import Flask, jsonify
@@ -43,13 +41,6 @@ class Service:
         self.inbox = Inbox(self.ctx, self.router, self.outbox, deadline=config.wecom.reply_deadline_seconds)
         self.app_crypto = CallbackCrypto(config.wecom.token, config.wecom.encoding_aes_key, config.wecom.corp_id)
         self.aibot_crypto = CallbackCrypto(config.wecom.aibot.token, config.wecom.aibot.encoding_aes_key, "")
-        self._callbacks = itertools.count(1)
-        self._lock = threading.Lock()
-
-    def count_callback(self, every_500: Callable[[], None]) -> None:
-        """Housekeeping that runs on every 500th callback of this process."""
-        if next(self._callbacks) % 500 == 0:
-            every_500()
 
     def start(self) -> None:
         self.sender.start()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -55,8 +56,12 @@ def make_engine(url: str, base_dir: str | Path | None = None) -> Engine:
             Path(db).parent.mkdir(parents=True, exist_ok=True)
         kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
     else:
-        kwargs.update(pool_pre_ping=True, pool_size=10, max_overflow=20)
+        # pool_recycle rather than pre_ping: a ping per checkout costs a round trip on the hot path
+        kwargs.update(pool_recycle=1800, pool_size=10, max_overflow=20)
     engine = create_engine(u, **kwargs)
+    # SQLite has one writer at a time and its busy handler sleeps in growing steps (up to
+    # 100 ms) while it waits; writers of one process queue on this lock instead.
+    engine.write_lock = threading.RLock() if u.get_backend_name() == "sqlite" else None
     if u.get_backend_name() == "sqlite":
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):
@@ -70,22 +75,63 @@ def make_engine(url: str, base_dir: str | Path | None = None) -> Engine:
     return engine
 
 
+_INSERT_CACHE: dict = {}
+
+
+def insert_unless_exists(conn, model, values: dict, unique: list[str]):
+    """INSERT … ON CONFLICT DO NOTHING RETURNING the primary key; None when the row existed.
+
+    `conn` is a Session or a Connection. RETURNING, not rowcount: rowcount of this statement
+    is not reliable on every driver. The statement is built once per table and dialect (it
+    sits on the callback hot path) and the values go in as parameters.
+    """
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+    dialect = conn.bind.dialect.name if hasattr(conn, "bind") and conn.bind is not None else conn.dialect.name
+    key = (model, tuple(unique), tuple(sorted(values)), dialect)
+    stmt = _INSERT_CACHE.get(key)
+    if stmt is None:
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        table = model.__table__
+        pk = list(table.primary_key.columns)[0]
+        stmt = _INSERT_CACHE[key] = (insert(table).on_conflict_do_nothing(index_elements=unique).returning(pk))
+    return conn.execute(stmt, values).scalar()
+
+
 def session_factory(engine: Engine) -> sessionmaker:
     return sessionmaker(engine, expire_on_commit=False, future=True)
 
 
 @contextmanager
+def _write_lock(engine: Engine):
+    lock = getattr(engine, "write_lock", None)
+    if lock is None:
+        yield
+    else:
+        with lock:
+            yield
+
+
+@contextmanager
 def session_scope(factory: sessionmaker):
-    """A session that commits on success and rolls back on error."""
-    s = factory()
-    try:
-        yield s
-        s.commit()
-    except BaseException:
-        s.rollback()
-        raise
-    finally:
-        s.close()
+    """A session that commits on success and rolls back on error (a write transaction)."""
+    with _write_lock(factory.kw["bind"]):
+        s = factory()
+        try:
+            yield s
+            s.commit()
+        except BaseException:
+            s.rollback()
+            raise
+        finally:
+            s.close()
+
+
+@contextmanager
+def begin(engine: Engine):
+    """A Core connection in a write transaction (committed on success)."""
+    with _write_lock(engine), engine.begin() as conn:
+        yield conn
 
 
 def _alembic_config(engine: Engine):

@@ -6,24 +6,33 @@ already seen gets the stored passive reply, or nothing — never a second action
 """
 from __future__ import annotations
 
+import datetime as dt
+import itertools
 import json
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import Optional
 
-from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, delete, select, update
 
-from bot.db import session_scope, utcnow
+from bot.db import begin, insert_unless_exists, session_scope, utcnow
 from bot.message import Message, Reply
-from bot.models import InboundMessage
+from bot.models import CallbackSignature, InboundMessage
 from bot.outbox import Outbox, Unreachable
 from bot.privacy import mask_phone
 from handlers.router import Context, Router
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Guard:
+    """A verified callback's signature: recorded with the message, so a replay is refused."""
+    channel: str
+    signature: str
+    at: dt.datetime
 
 
 def _dump(replies: list[Reply]) -> str:
@@ -34,6 +43,10 @@ def _load(text: str) -> list[Reply]:
     return [Reply(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}) for d in json.loads(text)]
 
 
+class Replayed(Exception):
+    """A callback whose signature was already accepted once."""
+
+
 class Inbox:
     def __init__(self, ctx: Context, router: Router, outbox: Outbox, deadline: float, workers: int = 8):
         self.ctx = ctx
@@ -41,14 +54,17 @@ class Inbox:
         self.outbox = outbox
         self.deadline = deadline
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="inbox")
+        self.engine = ctx.sessions.kw["bind"]
+        self._guards = itertools.count(1)
 
-    def receive(self, msg: Message, started: Optional[float] = None) -> list[Reply]:
+    def receive(self, msg: Message, started: Optional[float] = None, guard: Optional[Guard] = None) -> list[Reply]:
         """Handle one message; returns the replies to give passively (possibly none).
 
         `started` is the monotonic time the request arrived: the deadline counts from there.
+        Raises Replayed when `guard`'s signature was seen before.
         """
         started = time.monotonic() if started is None else started
-        row_id = self._record(msg)
+        row_id = self._record(msg, guard)
         if row_id is None:
             return self._replay(msg)
         future = self.pool.submit(self._route, msg)
@@ -75,17 +91,30 @@ class Inbox:
         return []
 
     # --- steps --------------------------------------------------------------------------
-    def _record(self, msg: Message) -> Optional[int]:
-        try:
-            with session_scope(self.ctx.sessions) as s:
-                row = InboundMessage(channel=msg.channel, dedupe_key=msg.dedupe_key, chat_id=msg.chat_id,
-                                     sender=msg.sender, msg_type=msg.event or msg.msg_type, text=msg.text,
-                                     received_at=utcnow(), state="processing")
-                s.add(row)
-                s.flush()
-                return row.id
-        except IntegrityError:
-            return None
+    def _record(self, msg: Message, guard: Optional[Guard]) -> Optional[int]:
+        """Insert the inbound row (and the replay guard) in one transaction; None if seen before."""
+        with begin(self.engine) as conn:
+            if guard is not None:
+                self._guard(conn, guard)
+            return insert_unless_exists(conn, InboundMessage, dict(
+                channel=msg.channel, dedupe_key=msg.dedupe_key, chat_id=msg.chat_id, sender=msg.sender,
+                msg_type=msg.event or msg.msg_type, text=msg.text, received_at=utcnow(), deliveries=1,
+                state="processing"), ["channel", "dedupe_key"])
+
+    def remember(self, guard: Guard) -> None:
+        """Record a callback that carries no message of its own (a stream refresh)."""
+        with begin(self.engine) as conn:
+            self._guard(conn, guard)
+
+    def _guard(self, conn, guard: Guard) -> None:
+        added = insert_unless_exists(conn, CallbackSignature, dict(
+            channel=guard.channel, signature=guard.signature, seen_at=guard.at), ["channel", "signature"])
+        if added is None:
+            raise Replayed(guard.signature)
+        if next(self._guards) % 500 == 0:
+            window = self.ctx.config.wecom.replay_window_seconds
+            conn.execute(delete(CallbackSignature)
+                         .where(CallbackSignature.seen_at < guard.at - dt.timedelta(seconds=2 * window)))
 
     def _replay(self, msg: Message) -> list[Reply]:
         with session_scope(self.ctx.sessions) as s:
@@ -148,13 +177,17 @@ class Inbox:
                 self.outbox.to_users(r.to_users, r.text, dedupe_key=key + ":u", markdown=r.markdown,
                                      source=f"inbound:{row_id}")
 
+    _PASSIVE = (update(InboundMessage.__table__)
+                .where(InboundMessage.__table__.c.id == bindparam("row_id"),
+                       InboundMessage.__table__.c.deliveries == 1)
+                .values(state="done", finished_at=bindparam("finished_at"), handled_by=bindparam("handled_by"),
+                        replied_via="passive", passive_reply=bindparam("passive_reply")))
+
     def _finish_passive(self, row_id: int, handled_by: str, replies: list[Reply]) -> bool:
         """Record the passive answer unless a retry arrived meanwhile (then False)."""
-        with session_scope(self.ctx.sessions) as s:
-            res = s.execute(update(InboundMessage)
-                            .where(InboundMessage.id == row_id, InboundMessage.deliveries == 1)
-                            .values(state="done", finished_at=utcnow(), handled_by=handled_by,
-                                    replied_via="passive", passive_reply=_dump(replies)))
+        with begin(self.engine) as conn:
+            res = conn.execute(self._PASSIVE, dict(row_id=row_id, finished_at=utcnow(), handled_by=handled_by,
+                                                   passive_reply=_dump(replies)))
             return res.rowcount == 1
 
     def _finish(self, row_id: int, state: str = "done", **values) -> None:

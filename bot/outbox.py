@@ -9,12 +9,10 @@ import logging
 from typing import Callable, Iterable, Optional
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Config
-from bot.db import session_scope, utcnow
+from bot.db import insert_unless_exists, session_scope, utcnow
 from bot.models import OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -88,11 +86,7 @@ class Outbox:
 
     @staticmethod
     def _insert(session: Session, values: dict) -> bool:
-        insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
-        stmt = (insert(OutboxMessage).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"])
-                .returning(OutboxMessage.id))
-        # rowcount is not reliable for INSERT … ON CONFLICT on every driver; RETURNING is
-        return session.execute(stmt).scalar() is not None
+        return insert_unless_exists(session, OutboxMessage, values, ["dedupe_key"]) is not None
 
     # --- by addressee -------------------------------------------------------------------
     def to_group(self, group_id: str, text: str, *, dedupe_key: str, markdown: bool = False,

@@ -132,17 +132,20 @@ class Sender:
                      next_attempt_at=self.clock() + dt.timedelta(seconds=delay))
 
     def _robot_wait(self, robot: str, now: dt.datetime) -> Optional[dt.datetime]:
-        """When a robot has used its 20 messages of the last minute: the time a slot frees up."""
-        window_start = now - dt.timedelta(seconds=60)
+        """When a robot has used its messages of the last minute: the time a slot frees up.
+
+        Reads the send log, shared by every sender process: the N-th most recent send of this
+        robot (N = the per-minute limit) decides.
+        """
+        limit = self.config.sender.robot_per_minute
         with self.sessions() as s:
-            sent = list(s.scalars(
-                select(OutboxMessage.sent_at)
-                .where(OutboxMessage.channel == "webhook", OutboxMessage.target == robot,
-                       OutboxMessage.state == "sent", OutboxMessage.sent_at > window_start)
-                .order_by(OutboxMessage.sent_at.desc()).limit(self.config.sender.robot_per_minute)))
-        if len(sent) < self.config.sender.robot_per_minute:
+            nth = s.scalar(select(OutboxMessage.sent_at)
+                           .where(OutboxMessage.channel == "webhook", OutboxMessage.target == robot,
+                                  OutboxMessage.state == "sent")
+                           .order_by(OutboxMessage.sent_at.desc()).offset(limit - 1).limit(1))
+        if nth is None or nth <= now - dt.timedelta(seconds=60):
             return None
-        return sent[-1] + dt.timedelta(seconds=60.001)
+        return nth + dt.timedelta(seconds=60.001)
 
     def _update(self, row_id: int, **values) -> None:
         with session_scope(self.sessions) as s:

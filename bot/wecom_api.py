@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 import requests
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.orm import sessionmaker
 
 from bot.config import Config
@@ -62,20 +62,19 @@ class WeComApi:
         if cached and self._fresh_enough(cached[1]):
             return cached[0]
         with self._lock:
-            with session_scope(self.sessions) as s:
-                row = s.scalars(select(AccessToken).where(AccessToken.app == self.app_key)
-                                .with_for_update()).first()
+            with self.sessions() as s:
+                row = s.get(AccessToken, self.app_key)
                 if row and self._fresh_enough(row.expires_at):
                     self._cached = (row.token, row.expires_at)
                     return row.token
-                token, expires_in = self._fetch_token()
-                expires_at = self.clock() + dt.timedelta(seconds=expires_in)
-                if row:
-                    row.token, row.expires_at, row.fetched_at = token, expires_at, self.clock()
-                else:
-                    s.add(AccessToken(app=self.app_key, token=token, expires_at=expires_at, fetched_at=self.clock()))
-                self._cached = (token, expires_at)
-                return token
+            # no transaction is held during the HTTP call; another process refreshing at the
+            # same moment costs one more gettoken, not a stall
+            token, expires_in = self._fetch_token()
+            expires_at = self.clock() + dt.timedelta(seconds=expires_in)
+            with session_scope(self.sessions) as s:
+                s.merge(AccessToken(app=self.app_key, token=token, expires_at=expires_at, fetched_at=self.clock()))
+            self._cached = (token, expires_at)
+            return token
 
     def invalidate(self, token: str) -> None:
         """Forget a token the server refused (only if nobody replaced it meanwhile)."""

@@ -13,6 +13,7 @@ from flask import Blueprint, Response, request, jsonify
 
 from bot.channels.common import open_envelope, rejected, service, verify_url
 from bot.channels.crypto import CallbackRejected
+from bot.inbox import Replayed
 from bot.message import Message
 from bot.models import InboundMessage
 
@@ -38,7 +39,7 @@ def callback():
         encrypt = envelope.get("encrypt") if isinstance(envelope, dict) else None
         if not isinstance(encrypt, str) or not encrypt:
             raise CallbackRejected(400, "no encrypt field")
-        plain = open_envelope("aibot", svc.aibot_crypto, encrypt)
+        plain, guard = open_envelope("aibot", svc.aibot_crypto, encrypt)
         try:
             data = json.loads(plain)
         except ValueError:
@@ -46,11 +47,14 @@ def callback():
         if not isinstance(data, dict):
             raise CallbackRejected(400, "decrypted body is not a JSON object")
         if data.get("msgtype") == "stream":
+            svc.inbox.remember(guard)
             return _stream_refresh(svc, data)
         msg = to_message(data, svc.config)
+        replies = svc.inbox.receive(msg, started, guard)
     except CallbackRejected as e:
         return rejected(e)
-    replies = svc.inbox.receive(msg, started)
+    except Replayed:
+        return rejected(CallbackRejected(403, "replayed request"))
     if not replies:
         return Response("", status=200)
     return _stream_answer(svc, msg.dedupe_key, "\n\n".join(r.text for r in replies))

@@ -1,17 +1,12 @@
 """What both WeCom callback endpoints do before a message exists: check, decrypt, refuse replays."""
 from __future__ import annotations
 
-import datetime as dt
 import logging
 
 import xmltodict
 from flask import Response, current_app, request
-from sqlalchemy import delete
-from sqlalchemy.exc import IntegrityError
-
 from bot.channels.crypto import CallbackCrypto, CallbackRejected
-from bot.db import session_scope
-from bot.models import CallbackSignature
+from bot.inbox import Guard
 
 log = logging.getLogger(__name__)
 
@@ -43,27 +38,15 @@ def verify_url(crypto: CallbackCrypto) -> Response:
     return Response(plain, mimetype="text/plain")
 
 
-def open_envelope(channel: str, crypto: CallbackCrypto, encrypt: str) -> str:
-    """Check timestamp and signature, decrypt, and refuse a request seen before."""
+def open_envelope(channel: str, crypto: CallbackCrypto, encrypt: str) -> tuple[str, Guard]:
+    """Check timestamp and signature and decrypt; the Guard refuses a replay when recorded."""
     svc = service()
     sig, ts, nonce = signed_params()
     now = svc.clock()
-    window = svc.config.wecom.replay_window_seconds
-    if abs(now.timestamp() - int(ts)) > window:
+    if abs(now.timestamp() - int(ts)) > svc.config.wecom.replay_window_seconds:
         raise CallbackRejected(403, "timestamp outside the replay window")
     plain = crypto.decrypt(encrypt, sig, ts, nonce)
-    try:
-        with session_scope(svc.sessions) as s:
-            s.add(CallbackSignature(channel=channel, signature=sig, seen_at=now))
-    except IntegrityError:
-        raise CallbackRejected(403, "replayed request")
-    svc.count_callback(lambda: _prune(svc, now - dt.timedelta(seconds=2 * window)))
-    return plain
-
-
-def _prune(svc, before: dt.datetime) -> None:
-    with session_scope(svc.sessions) as s:
-        s.execute(delete(CallbackSignature).where(CallbackSignature.seen_at < before))
+    return plain, Guard(channel, sig, now)
 
 
 def parse_xml(body: bytes | str) -> dict:

@@ -10,6 +10,7 @@ from flask import Blueprint, Response, request
 
 from bot.channels.common import cdata, open_envelope, parse_xml, rejected, service, verify_url
 from bot.channels.crypto import CallbackRejected
+from bot.inbox import Replayed
 from bot.message import Message
 from bot.outbox import LIMITS, split_utf8
 
@@ -30,11 +31,14 @@ def callback():
         encrypt = envelope.get("Encrypt")
         if not isinstance(encrypt, str) or not encrypt:
             raise CallbackRejected(400, "no Encrypt element")
-        inner = parse_xml(open_envelope("app", svc.app_crypto, encrypt))
+        plain, guard = open_envelope("app", svc.app_crypto, encrypt)
+        inner = parse_xml(plain)
         msg = to_message(inner)
+        replies = svc.inbox.receive(msg, started, guard)
     except CallbackRejected as e:
         return rejected(e)
-    replies = svc.inbox.receive(msg, started)
+    except Replayed:
+        return rejected(CallbackRejected(403, "replayed request"))
     if not replies:
         return Response("", status=200)
     text = "\n\n".join(r.text for r in replies)

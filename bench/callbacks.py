@@ -1,0 +1,80 @@
+"""Callback round trip (encrypt → POST → decrypt the reply) against `serve` under gunicorn.
+
+    python bench/callbacks.py [--clients 16] [--requests 2000] [--workers 2] [--threads 8]
+
+Starts gunicorn on a fresh SQLite database (or $DATABASE_URL), runs both endpoints with
+N concurrent clients, prints median and p99 per endpoint.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+from common import ROOT, Client, aibot_callback, app_callback, config, free_port, summary, wait_http
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--clients", type=int, default=16)
+    ap.add_argument("--requests", type=int, default=2000, help="per endpoint")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=8)
+    args = ap.parse_args()
+
+    tmp = tempfile.mkdtemp(prefix="fanzha-bench-")
+    env = dict(os.environ)
+    env.setdefault("DATABASE_URL", f"sqlite:///{tmp}/bench.db")
+    env["LOG_LEVEL"] = "WARNING"
+    subprocess.run([sys.executable, "-m", "bot", "db", "upgrade"], cwd=ROOT, env=env, check=True,
+                   stdout=subprocess.DEVNULL)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", str(args.workers), "-k", "gthread",
+                             "--threads", str(args.threads), "-b", f"127.0.0.1:{port}", "--log-level", "warning",
+                             "bot.wsgi:app"], cwd=ROOT, env=env)
+    try:
+        wait_http(f"{base}/healthz", proc=proc)
+        cfg = config({"DATABASE_URL": env["DATABASE_URL"]})
+        print(f"gunicorn {args.workers} workers x {args.threads} threads, {args.clients} clients, "
+              f"database {env['DATABASE_URL'].split('://')[0]}")
+        for name, call in (("aibot  /wecom/aibot/callback", aibot_callback), ("app    /wecom/callback", app_callback)):
+            samples: list[float] = []
+            lock = threading.Lock()
+            per_client = args.requests // args.clients
+            errors = []
+
+            def client():
+                s = Client(base)
+                call(s, base, cfg, "#帮助")          # warm the connection
+                for _ in range(per_client):
+                    t0 = time.perf_counter()
+                    try:
+                        answer = call(s, base, cfg, "#帮助")
+                        assert "可用命令" in answer, answer
+                    except Exception as e:  # counted, not hidden
+                        errors.append(repr(e))
+                        continue
+                    with lock:
+                        samples.append((time.perf_counter() - t0) * 1000)
+
+            threads = [threading.Thread(target=client) for _ in range(args.clients)]
+            t0 = time.perf_counter()
+            [t.start() for t in threads]
+            [t.join() for t in threads]
+            wall = time.perf_counter() - t0
+            print(summary(name, samples) + f" throughput={len(samples) / wall:.0f}/s errors={len(errors)}")
+            if errors:
+                print("  first error:", errors[0])
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
