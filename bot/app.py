@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from pathlib import Path
 from typing import Callable, Optional
 
 from flask import Flask, jsonify
@@ -15,8 +16,30 @@ from bot.outbox import Outbox
 from bot.sender import Sender
 from bot.wecom_api import WeComApi
 from handlers import Context, Handler, build_router
+from handlers.ask import AskHandler
 
 log = logging.getLogger(__name__)
+
+
+_CONTENT_CACHE: dict = {}
+
+
+def load_content(config: Config):
+    """The content library and its matcher; raises content.ContentError naming file and field.
+
+    Loaded once per process and content version (building jieba's dictionary takes most of a
+    second); an edited file changes the version and is loaded anew.
+    """
+    from content import Matcher, load_library
+    from content.library import DEFAULT_DIR, LEXICON_PATH
+    folder = Path(config.qa.content_dir) if config.qa.content_dir else DEFAULT_DIR
+    files = sorted(folder.glob("*.yaml")) + [LEXICON_PATH]
+    version = (str(folder.resolve()), tuple((str(f), f.stat().st_mtime_ns) for f in files if f.exists()))
+    if version not in _CONTENT_CACHE:
+        lib = load_library(folder)
+        _CONTENT_CACHE.clear()
+        _CONTENT_CACHE[version] = (lib, Matcher(lib))
+    return _CONTENT_CACHE[version]
 
 
 class Service:
@@ -26,10 +49,7 @@ class Service:
                  handlers: Optional[list[Handler]] = None, engine=None):
         self.config = config
         self.clock = clock
-        base_dir = None
-        if config.source:
-            from pathlib import Path
-            base_dir = Path(config.source).parent
+        base_dir = Path(config.source).parent if config.source else None
         self.engine = engine or make_engine(config.database.url, base_dir)
         ensure_schema(self.engine)
         self.sessions = session_factory(self.engine)
@@ -37,7 +57,8 @@ class Service:
         self.sender = Sender(config, self.sessions, self.api)
         self.outbox = Outbox(config, self.sessions, notify=self.sender.wake.set)
         self.ctx = Context(config=config, sessions=self.sessions, outbox=self.outbox, clock=clock)
-        self.router = build_router(handlers)
+        self.library, self.matcher = load_content(config)
+        self.router = build_router(list(handlers or []) + [AskHandler(self.library, self.matcher)])
         self.inbox = Inbox(self.ctx, self.router, self.outbox, deadline=config.wecom.reply_deadline_seconds)
         self.app_crypto = CallbackCrypto(config.wecom.token, config.wecom.encoding_aes_key, config.wecom.corp_id)
         self.aibot_crypto = CallbackCrypto(config.wecom.aibot.token, config.wecom.aibot.encoding_aes_key, "")

@@ -27,10 +27,14 @@ def _config(path: str) -> Config:
 
 def _service_or_exit(fn):
     from bot.db import SchemaError
+    from content import ContentError
     try:
         return fn()
     except SchemaError as e:
         print(f"database: {e}", file=sys.stderr)
+        raise SystemExit(1)
+    except ContentError as e:
+        print("\n".join(e.errors), file=sys.stderr)
         raise SystemExit(1)
     except Exception as e:  # an unreachable database must read as one line, not a traceback
         if type(e).__module__.startswith("sqlalchemy"):

@@ -174,11 +174,20 @@ class SenderConfig(_Model):
     token_refresh_margin_seconds: int = Field(300, ge=0)
 
 
+class QaConfig(_Model):
+    """Resident Q&A: follow-ups and flood control in groups."""
+    follow_up_minutes: float = Field(5, gt=0)
+    # answers per member per minute in a group chat; one-to-one chats are not limited
+    group_answers_per_minute: int = Field(3, ge=1)
+    content_dir: Optional[str] = None
+
+
 class Config(_Model):
     timezone: str = "Asia/Shanghai"
     database: DatabaseConfig = DatabaseConfig()
     wecom: WecomConfig
     sender: SenderConfig = SenderConfig()
+    qa: QaConfig = QaConfig()
     robots: dict[str, RobotConfig] = {}
     units: list[UnitConfig] = []
     groups: list[GroupConfig] = Field(min_length=1)

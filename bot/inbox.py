@@ -39,6 +39,10 @@ def _dump(replies: list[Reply]) -> str:
     return json.dumps([asdict(r) for r in replies], ensure_ascii=False)
 
 
+def _intent(replies: list[Reply]) -> Optional[str]:
+    return next((r.intent for r in replies if r.intent), None)
+
+
 def _load(text: str) -> list[Reply]:
     return [Reply(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}) for d in json.loads(text)]
 
@@ -84,7 +88,8 @@ class Inbox:
         if not in_place:
             self._finish(row_id, handled_by=handled_by, replied_via="none")
             return []
-        if time.monotonic() - started <= self.deadline and self._finish_passive(row_id, handled_by, in_place):
+        if time.monotonic() - started <= self.deadline and self._finish_passive(row_id, handled_by, in_place,
+                                                                                  _intent(in_place)):
             return in_place
         # a retry came in meanwhile (or time ran out): this connection's answer would be lost
         self._late_replies(row_id, msg, handled_by, in_place)
@@ -150,7 +155,7 @@ class Inbox:
             log.exception("could not queue the late answer to %s", msg.dedupe_key)
             self._finish(row_id, state="failed", error=f"{type(e).__name__}: {e}")
             return
-        self._finish(row_id, handled_by=handled_by, replied_via="outbox")
+        self._finish(row_id, handled_by=handled_by, replied_via="outbox", intent=_intent(replies))
 
     def _send_in_place_late(self, row_id: int, msg: Message, replies: list[Reply]) -> None:
         text = "\n\n".join(r.text for r in replies)
@@ -181,13 +186,13 @@ class Inbox:
                 .where(InboundMessage.__table__.c.id == bindparam("row_id"),
                        InboundMessage.__table__.c.deliveries == 1)
                 .values(state="done", finished_at=bindparam("finished_at"), handled_by=bindparam("handled_by"),
-                        replied_via="passive", passive_reply=bindparam("passive_reply")))
+                        replied_via="passive", passive_reply=bindparam("passive_reply"), intent=bindparam("intent")))
 
-    def _finish_passive(self, row_id: int, handled_by: str, replies: list[Reply]) -> bool:
+    def _finish_passive(self, row_id: int, handled_by: str, replies: list[Reply], intent: Optional[str]) -> bool:
         """Record the passive answer unless a retry arrived meanwhile (then False)."""
         with begin(self.engine) as conn:
             res = conn.execute(self._PASSIVE, dict(row_id=row_id, finished_at=utcnow(), handled_by=handled_by,
-                                                   passive_reply=_dump(replies)))
+                                                   passive_reply=_dump(replies), intent=intent))
             return res.rowcount == 1
 
     def _finish(self, row_id: int, state: str = "done", **values) -> None:

@@ -45,3 +45,5 @@ class Reply:
     # explicit targets instead of "answer in place"
     to_group: Optional[str] = None
     to_users: tuple[str, ...] = ()
+    # what the answer is about (a Q&A intent id), recorded with the inbound message
+    intent: Optional[str] = None

@@ -17,7 +17,8 @@ class InboundMessage(Base):
     stored passive reply (or nothing) instead of a second action.
     """
     __tablename__ = "inbound_message"
-    __table_args__ = (UniqueConstraint("channel", "dedupe_key", name="uq_inbound_channel_key"),)
+    __table_args__ = (UniqueConstraint("channel", "dedupe_key", name="uq_inbound_channel_key"),
+                      Index("ix_inbound_chat_sender_time", "chat_id", "sender", "received_at"))
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     channel: Mapped[str] = mapped_column(String(16))
@@ -33,6 +34,9 @@ class InboundMessage(Base):
     # processing -> done | failed
     state: Mapped[str] = mapped_column(String(16), default="processing")
     handled_by: Mapped[Optional[str]] = mapped_column(String(64))
+    # what the answer was about: an intent id of the Q&A ("none" included), for follow-ups,
+    # rate limits and statistics
+    intent: Mapped[Optional[str]] = mapped_column(String(32))
     # passive | outbox | none
     replied_via: Mapped[Optional[str]] = mapped_column(String(16))
     passive_reply: Mapped[Optional[str]] = mapped_column(Text)

@@ -1,0 +1,5 @@
+"""反诈哨兵 content library: scenario YAML, loader/validator, normaliser, matcher, replies."""
+from .library import ContentError, Library, Scenario, load_library
+from .matcher import Match, Matcher
+
+__all__ = ["ContentError", "Library", "Scenario", "load_library", "Match", "Matcher"]

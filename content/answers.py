@@ -1,0 +1,152 @@
+"""Reply texts built from the library for a Match.
+
+Group replies fit a phone screen (MAX_REPLY characters of visible text). Plain text
+for WeChat users; ``markdown=True`` adds WeCom markdown (bold, > quote, warning colour)
+for WeCom members. 96110 is the warning/advice line; crimes are reported on 110.
+"""
+from __future__ import annotations
+
+import re
+
+from .library import NONE, Library
+
+MAX_REPLY = 300
+
+FOOTER = "拿不准打96110咨询；已被骗立即打110报警。"
+FOLLOW_UP = "回复“案例”看例子，“怎么办”看防范办法。"
+_CIRCLED = "①②③④⑤⑥⑦⑧"
+_MARKUP = re.compile(r"\*\*|<font[^>]*>|</font>|^> ", re.M)
+
+_HELP = ("可以问我：刷单、投资理财、贷款、冒充客服、冒充公检法、征信、网购、冒充熟人、游戏交易、"
+         "网恋交友、裸聊敲诈、中奖积分、补贴退税、冒充老师收费、出租出借银行卡、养老诈骗、被骗后怎么办、"
+         "国家反诈中心APP，也可以把可疑短信转给我。拿不准打96110咨询，被骗立即打110报警。")
+
+
+def help_line() -> str:
+    return _HELP
+
+
+def visible_len(text: str) -> int:
+    """Characters a reader sees (markdown markup not counted)."""
+    return len(_MARKUP.sub("", text))
+
+
+def _bold(text: str, md: bool) -> str:
+    return f"**{text}**" if md else f"【{text}】"
+
+
+def _warn(text: str, md: bool) -> str:
+    return f'<font color="warning">{text}</font>' if md else text
+
+
+def _evidence_line(evidence: list[str], md: bool, limit: int = 3) -> str:
+    items = [f"「{e}」" for e in evidence[:limit]]
+    if not items:
+        return ""
+    line = "发现：" + "".join(items)
+    return f"> {line}" if md else line
+
+
+def _flags(flags: list[str], n: int, md: bool) -> str:
+    chosen = flags[:n]
+    if md:
+        return "识别要点：\n" + "\n".join(f"{i}. {f}" for i, f in enumerate(chosen, 1))
+    return "识别：" + "；".join(f"{_CIRCLED[i]}{f}" for i, f in enumerate(chosen))
+
+
+def _fit(build, options) -> str:
+    """First built text (from most to least detailed) whose visible length fits the budget."""
+    text = ""
+    for opt in options:
+        text = build(*opt)
+        if visible_len(text) <= MAX_REPLY:
+            return text
+    return text[:MAX_REPLY]
+
+
+def answer_for(r, lib: Library, markdown: bool = False) -> str:
+    """The group / one-to-one reply for a Match; "" for none (the caller decides on help_line())."""
+    md = markdown
+    if r is None or r.intent == NONE or r.intent not in lib.scenarios:
+        return ""
+    if r.clarify:
+        a, b = (lib.scenarios[i] for i in r.clarify)
+        return (f"您说的是「{a.short}」还是「{b.short}」？再说一句具体情况，比如对方让您做什么，我好细说。"
+                f"不管哪种，先别转钱；{FOOTER}")
+    sc = lib.scenarios[r.intent]
+
+    if sc.id == "after_scam":
+        def build(n_steps, with_summary):
+            steps = sc.first_steps[:n_steps]
+            lines = [_bold(sc.name, md)]
+            if with_summary:
+                lines.append("先做这几件事：")
+            if md:
+                lines += [f"{i}. {s}" for i, s in enumerate(steps, 1)]
+            else:
+                lines += [f"{_CIRCLED[i]}{s}" for i, s in enumerate(steps)]
+            lines.append(_warn("当心“交钱帮你追回损失”的二次诈骗。", md))
+            lines.append("96110是咨询专线，报案请打110。回复“怎么办”看更多。")
+            return "\n".join(lines)
+        return _fit(build, [(4, True), (4, False)])
+
+    if sc.id == "app":
+        def build(n_flags, with_summary):
+            lines = [_bold(sc.name, md)]
+            if with_summary:
+                lines.append(sc.summary)
+            lines.append(sc.now)
+            lines.append(_flags(sc.red_flags, n_flags, md).replace("识别要点：", "注意：").replace("识别：", "注意："))
+            lines.append("接到96110来电要接听；报警请打110。")
+            return "\n".join(lines)
+        return _fit(build, [(3, True), (2, True), (2, False), (1, False)])
+
+    forwarded = r.forwarded and bool(r.evidence)
+
+    def build(n_flags, with_summary, with_follow):
+        lines = []
+        if forwarded:
+            head = f"这很可能是{sc.name}" if sc.name.endswith(("诈骗", "敲诈")) else f"这很可能是{sc.name}诈骗"
+            lines.append(_bold(head, md) if md else head + "。")
+            lines.append(_evidence_line(r.evidence, md))
+        else:
+            lines.append(_bold(sc.name, md))
+            if with_summary:
+                lines.append(sc.summary)
+        lines.append(_flags(sc.red_flags, n_flags, md))
+        lines.append(_warn("现在：" + sc.now, md))
+        lines.append(FOOTER + (FOLLOW_UP if with_follow else ""))
+        return "\n".join(line for line in lines if line)
+
+    return _fit(build, [(3, True, True), (3, False, True), (2, True, True), (2, False, True),
+                        (2, False, False), (1, False, False)])
+
+
+def case_for(intent: str, lib: Library, markdown: bool = False) -> str:
+    """The follow-up "案例" answer."""
+    sc = lib.scenarios.get(intent)
+    if sc is None:
+        return ""
+    md = markdown
+    lines = [_bold(f"{sc.short}案例", md), sc.case]
+    if sc.id == "after_scam":
+        lines.append(_warn("记住：" + sc.now, md))
+    else:
+        lines.append(_warn("识别要点：" + sc.red_flags[0], md))
+        lines.append(FOOTER)
+    lines.append("（案例为根据常见手法编写的示例）")
+    return "\n".join(lines)
+
+
+def advice_for(intent: str, lib: Library, markdown: bool = False) -> str:
+    """The follow-up "怎么办" answer: the full advice."""
+    sc = lib.scenarios.get(intent)
+    if sc is None:
+        return ""
+    md = markdown
+    items = (sc.first_steps + sc.advice) if sc.id == "after_scam" else list(sc.advice)
+    lines = [_bold(f"{sc.short}：怎么办", md)]
+    lines += [f"{i}. {a}" for i, a in enumerate(items, 1)]
+    if not any("110" in a.replace("96110", "") for a in items):
+        lines.append(FOOTER)
+    return "\n".join(lines)

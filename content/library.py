@@ -1,0 +1,436 @@
+"""Content library: load and validate the scenario YAML files.
+
+One file per intent under content/scenarios/ (file name = intent id), plus
+content/lexicon.yaml (typos, abbreviations, generic suspicion cues) which is
+language data shared by all intents.  Every problem is reported as one line
+``file: field: reason``; a library with any error is refused as a whole.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from .normalize import Normalizer
+
+try:  # the C loader is several times faster; fall back when libyaml is absent
+    _Loader = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover
+    _Loader = yaml.SafeLoader
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+DEFAULT_DIR = PACKAGE_DIR / "scenarios"
+LEXICON_PATH = PACKAGE_DIR / "lexicon.yaml"
+
+FRAUD_INTENTS = (
+    "shuadan", "touzi", "daikuan", "kefu", "gongjianfa", "zhengxin", "gouwu", "lingdao",
+    "youxi", "jiaoyou", "luoliao", "zhongjiang", "butie", "laoshi", "liangka", "yanglao",
+)
+SERVICE_INTENTS = ("after_scam", "app")
+INTENTS = FRAUD_INTENTS + SERVICE_INTENTS  # every id that has a file; "none" has none
+NONE = "none"
+
+WEIGHT_MIN, WEIGHT_MAX = -5.0, 5.0
+
+# Wrong facts that must never appear in any text (fraud-facts.md §0).
+FORBIDDEN_FACTS = (
+    (re.compile(r"96110[^。；;，,\n]{0,6}(报警|报案|立案)"), "96110 is the warning/advice line, not for reporting a crime (use 110)"),
+    (re.compile(r"(报警|报案)[^。；;，,\n]{0,4}96110"), "96110 is the warning/advice line, not for reporting a crime (use 110)"),
+    (re.compile(r"中国反诈中心"), "the app is 「国家反诈中心」, not 中国反诈中心"),
+    (re.compile(r"(?<![\d.])165(?!\d)"), "165 is Taiwan's anti-fraud line; the mainland uses 110 / 96110"),
+    (re.compile(r"输错.{0,6}密码.{0,10}(冻结|锁)"), "wrong-password myth: it does not freeze the fraudster's account; call 110 for 紧急止付"),
+    (re.compile(r"黄金.{0,4}(30|三十)分钟"), "'golden 30 minutes' is unconfirmed; say 越快越好、第一时间"),
+    (re.compile(r"(170|171).{0,4}开头"), "do not teach number-prefix rules"),
+    (re.compile(r"95598.{0,6}(税|退税)|(税|退税).{0,6}95598"), "95598 is State Grid; tax questions go to 12366"),
+)
+
+# longest allowed text per single-text field (characters)
+_TEXT_LIMITS = {"name": 20, "short": 8, "summary": 60, "now": 90, "case": 220}
+_FIELDS = {
+    "name", "short", "summary", "how", "red_flags", "advice", "now", "case",
+    "keywords", "words", "patterns", "combos", "first_steps", "examples",
+}
+
+
+class ContentError(Exception):
+    """The library (or lexicon) is invalid. ``errors`` lists ``file: field: reason`` lines."""
+
+    def __init__(self, errors: list[str]):
+        self.errors = list(errors)
+        super().__init__("content library invalid:\n" + "\n".join(self.errors))
+
+
+@dataclass(frozen=True)
+class Pattern:
+    regex: re.Pattern
+    weight: float
+    label: str
+
+
+@dataclass(frozen=True)
+class Combo:
+    groups: tuple[tuple[str, ...], ...]
+    weight: float
+    label: str
+
+
+@dataclass
+class Scenario:
+    id: str
+    name: str
+    short: str
+    summary: str
+    how: list[str]
+    red_flags: list[str]
+    advice: list[str]
+    now: str
+    case: str
+    keywords: dict[str, float]
+    words: dict[str, float] = field(default_factory=dict)
+    patterns: list[Pattern] = field(default_factory=list)
+    combos: list[Combo] = field(default_factory=list)
+    first_steps: list[str] = field(default_factory=list)
+    source: str = ""
+
+
+@dataclass
+class Lexicon:
+    typos: dict[str, str]
+    abbreviations: dict[str, str]
+    suspicion: dict[str, float]
+    forwarded: list[re.Pattern]
+    negators: list[str]
+    source: str = ""
+
+
+@dataclass
+class Library:
+    scenarios: dict[str, Scenario]
+    lexicon: Lexicon
+    path: Path
+
+
+# ---------------------------------------------------------------- helpers
+
+def _read_yaml(path: Path, errors: list[str]):
+    try:
+        with path.open("r", encoding="utf-8") as fh:
+            return yaml.load(fh, Loader=_Loader)
+    except UnicodeDecodeError as exc:
+        errors.append(f"{path.name}: file: not UTF-8 ({exc.reason})")
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        errors.append(f"{path.name}: file: YAML syntax error{where}: {problem}")
+    except OSError as exc:
+        errors.append(f"{path.name}: file: cannot read ({exc.strerror})")
+    return None
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _text(data, key, fname, errors, required=True) -> str:
+    v = data.get(key)
+    if v is None:
+        if required:
+            errors.append(f"{fname}: {key}: missing")
+        return ""
+    if not isinstance(v, str) or not v.strip():
+        errors.append(f"{fname}: {key}: must be non-empty text")
+        return ""
+    v = v.strip()
+    limit = _TEXT_LIMITS.get(key)
+    if limit and len(v) > limit:
+        errors.append(f"{fname}: {key}: too long ({len(v)} chars, at most {limit})")
+    return v
+
+
+def _text_list(data, key, fname, errors, lo, hi, item_max=None, required=True) -> list[str]:
+    v = data.get(key)
+    if v is None:
+        if required:
+            errors.append(f"{fname}: {key}: missing")
+        return []
+    if isinstance(v, str) and key == "how":
+        v = [v]
+    if not isinstance(v, list):
+        errors.append(f"{fname}: {key}: must be a list of texts")
+        return []
+    out = []
+    for i, item in enumerate(v, 1):
+        if not isinstance(item, str) or not item.strip():
+            errors.append(f"{fname}: {key}: item {i} must be non-empty text")
+            continue
+        item = item.strip()
+        if item_max and len(item) > item_max:
+            errors.append(f"{fname}: {key}: item {i} too long ({len(item)} chars, at most {item_max})")
+        out.append(item)
+    if not lo <= len(v) <= hi:
+        errors.append(f"{fname}: {key}: needs {lo} to {hi} items (has {len(v)})")
+    return out
+
+
+def _weight(v, fname, where, errors, allow_negative=True) -> float | None:
+    if not _is_number(v):
+        errors.append(f"{fname}: {where}: weight must be a number (got {v!r})")
+        return None
+    lo = WEIGHT_MIN if allow_negative else 0.0
+    if not (lo <= v <= WEIGHT_MAX) or v == 0:
+        rng = f"{lo:g}..{WEIGHT_MAX:g}, not 0"
+        errors.append(f"{fname}: {where}: weight {v!r} out of range ({rng})")
+        return None
+    return float(v)
+
+
+def _phrase_ok(phrase: str, fname: str, where: str, errors: list[str], normalize) -> bool:
+    # Keywords are compared with normalised text, so they must be normalised themselves.
+    if not phrase or not phrase.strip():
+        errors.append(f"{fname}: {where}: empty phrase")
+        return False
+    norm = normalize(phrase)
+    if norm != phrase:
+        errors.append(f"{fname}: {where}: {phrase!r} is not in normalised form (write {norm!r})")
+        return False
+    return True
+
+
+def _weighted_phrases(data, key, fname, errors, normalize, min_items=0) -> dict[str, float]:
+    v = data.get(key)
+    if v is None:
+        if min_items:
+            errors.append(f"{fname}: {key}: missing")
+        return {}
+    if not isinstance(v, dict):
+        errors.append(f"{fname}: {key}: must be a mapping of phrase: weight")
+        return {}
+    out = {}
+    for phrase, w in v.items():
+        phrase_s = str(phrase)
+        where = f"{key}: {phrase_s!r}" if key else phrase_s
+        weight = _weight(w, fname, where, errors)
+        if weight is None or not _phrase_ok(phrase_s, fname, key, errors, normalize):
+            continue
+        out[phrase_s] = weight
+    positives = sum(1 for w in out.values() if w > 0)
+    if positives < min_items:
+        errors.append(f"{fname}: {key}: needs at least {min_items} positive keywords (has {positives})")
+    return out
+
+
+def _patterns(data, fname, errors) -> list[Pattern]:
+    v = data.get("patterns", [])
+    if not isinstance(v, list):
+        errors.append(f"{fname}: patterns: must be a list of {{re, weight, label}}")
+        return []
+    out = []
+    for i, item in enumerate(v, 1):
+        if not isinstance(item, dict) or not isinstance(item.get("re"), str):
+            errors.append(f"{fname}: patterns: item {i} needs 're' (text), 'weight' and 'label'")
+            continue
+        extra = set(item) - {"re", "weight", "label"}
+        if extra:
+            errors.append(f"{fname}: patterns: item {i} has unknown keys {sorted(extra)}")
+        try:
+            rx = re.compile(item["re"])
+        except re.error as exc:
+            errors.append(f"{fname}: patterns: item {i} regex does not compile: {exc}")
+            continue
+        if rx.search(""):
+            errors.append(f"{fname}: patterns: item {i} regex matches empty text")
+            continue
+        w = _weight(item.get("weight"), fname, f"patterns: item {i}", errors, allow_negative=False)
+        label = item.get("label")
+        if not isinstance(label, str) or not label.strip():
+            errors.append(f"{fname}: patterns: item {i} needs a label (shown as evidence)")
+            continue
+        if w is not None:
+            out.append(Pattern(rx, w, label.strip()))
+    return out
+
+
+def _combos(data, fname, errors, normalize) -> list[Combo]:
+    v = data.get("combos", [])
+    if not isinstance(v, list):
+        errors.append(f"{fname}: combos: must be a list of {{all: [[...], [...]], weight}}")
+        return []
+    out = []
+    for i, item in enumerate(v, 1):
+        groups = item.get("all") if isinstance(item, dict) else None
+        if (not isinstance(groups, list) or len(groups) < 2
+                or not all(isinstance(g, list) and g and all(isinstance(p, str) for p in g) for g in groups)):
+            errors.append(f"{fname}: combos: item {i} 'all' must be a list of at least 2 non-empty phrase lists")
+            continue
+        ok = all(_phrase_ok(p, fname, f"combos: item {i}", errors, normalize) for g in groups for p in g)
+        w = _weight(item.get("weight"), fname, f"combos: item {i}", errors, allow_negative=False)
+        if ok and w is not None:
+            label = item.get("label") or "+".join(g[0] for g in groups)
+            out.append(Combo(tuple(tuple(g) for g in groups), w, str(label)))
+    return out
+
+
+def _all_texts(data) -> list[tuple[str, str]]:
+    """(field, text) for every human-readable text of a scenario file."""
+    out = []
+    for key in ("name", "short", "summary", "now", "case"):
+        if isinstance(data.get(key), str):
+            out.append((key, data[key]))
+    for key in ("how", "red_flags", "advice", "first_steps"):
+        v = data.get(key)
+        if isinstance(v, str):
+            out.append((key, v))
+        elif isinstance(v, list):
+            out.extend((key, s) for s in v if isinstance(s, str))
+    return out
+
+
+def check_facts(fname: str, texts: list[tuple[str, str]], errors: list[str]) -> None:
+    for key, text in texts:
+        for rx, reason in FORBIDDEN_FACTS:
+            m = rx.search(text)
+            if m:
+                errors.append(f"{fname}: {key}: wrong fact {m.group(0)!r}: {reason}")
+
+
+# after_scam must lead with these four steps, in this order (fraud-facts.md §1).
+_FIRST_STEP_RULES = (
+    (("停止", "屏幕共享"), "step 1 must say stop paying and end screen sharing (停止…屏幕共享)"),
+    (("110", "紧急止付"), "step 2 must say call 110 at once; police request the emergency payment stop (紧急止付)"),
+    (("银行",), "step 3 must say call the bank about leaked cards or codes (银行)"),
+    (("证据",), "step 4 must say keep the evidence (证据)"),
+)
+
+
+def _scenario(path: Path, data, errors: list[str], normalize) -> Scenario | None:
+    fname = path.name
+    intent = path.stem
+    n_before = len(errors)
+    if not isinstance(data, dict):
+        errors.append(f"{fname}: file: must be a mapping of fields (got {type(data).__name__})")
+        return None
+    for key in sorted(set(data) - _FIELDS):
+        errors.append(f"{fname}: {key}: unknown field")
+    sc = Scenario(
+        id=intent,
+        name=_text(data, "name", fname, errors),
+        short=_text(data, "short", fname, errors),
+        summary=_text(data, "summary", fname, errors),
+        how=_text_list(data, "how", fname, errors, 1, 8, item_max=120),
+        red_flags=_text_list(data, "red_flags", fname, errors, 3, 5, item_max=40),
+        advice=_text_list(data, "advice", fname, errors, 2, 8, item_max=90),
+        now=_text(data, "now", fname, errors),
+        case=_text(data, "case", fname, errors),
+        keywords=_weighted_phrases(data, "keywords", fname, errors, normalize, min_items=8),
+        words=_weighted_phrases(data, "words", fname, errors, normalize),
+        patterns=_patterns(data, fname, errors),
+        combos=_combos(data, fname, errors, normalize),
+        first_steps=_text_list(data, "first_steps", fname, errors, 4, 4, item_max=60,
+                               required=intent == "after_scam"),
+        source=str(path),
+    )
+    if intent != "after_scam" and "first_steps" in data:
+        errors.append(f"{fname}: first_steps: only after_scam has first_steps")
+    if intent == "after_scam" and len(sc.first_steps) == 4:
+        for i, (needles, reason) in enumerate(_FIRST_STEP_RULES):
+            if not all(n in sc.first_steps[i] for n in needles):
+                errors.append(f"{fname}: first_steps: {reason}")
+    all_text = " ".join(t for _, t in _all_texts(data))
+    if intent != "after_scam" and sc.advice and not any(h in " ".join(sc.advice) for h in ("110", "96110")):
+        errors.append(f"{fname}: advice: must name 110 or 96110 somewhere")
+    if "96110" in all_text and "110" not in all_text.replace("96110", ""):
+        errors.append(f"{fname}: advice: mentions 96110 but never 110 (110 is the number to report a crime)")
+    check_facts(fname, _all_texts(data), errors)
+    return sc if len(errors) == n_before else None
+
+
+def _lexicon(path: Path, errors: list[str]) -> Lexicon | None:
+    fname = path.name
+    data = _read_yaml(path, errors)
+    if data is None:
+        if path.exists() and not errors:
+            errors.append(f"{fname}: file: empty")
+        elif not path.exists():
+            errors.append(f"{fname}: file: missing")
+        return None
+    n_before = len(errors)
+    if not isinstance(data, dict):
+        errors.append(f"{fname}: file: must be a mapping")
+        return None
+    for key in sorted(set(data) - {"typos", "abbreviations", "suspicion", "forwarded", "negators"}):
+        errors.append(f"{fname}: {key}: unknown field")
+
+    def mapping(key) -> dict[str, str]:
+        v = data.get(key) or {}
+        if not isinstance(v, dict) or not all(isinstance(k, str) and isinstance(x, str) and k and x
+                                              for k, x in v.items()):
+            errors.append(f"{fname}: {key}: must be a mapping of text: text")
+            return {}
+        return dict(v)
+
+    typos = mapping("typos")
+    abbreviations = mapping("abbreviations")
+    for k in abbreviations:
+        if not re.fullmatch(r"[a-z0-9]+", k):
+            errors.append(f"{fname}: abbreviations: {k!r} must be lowercase latin letters/digits")
+    suspicion = {}
+    sv = data.get("suspicion") or {}
+    if not isinstance(sv, dict):
+        errors.append(f"{fname}: suspicion: must be a mapping of phrase: weight")
+    else:
+        for k, w in sv.items():
+            weight = _weight(w, fname, f"suspicion: {k!r}", errors, allow_negative=False)
+            if weight is not None:
+                suspicion[str(k)] = weight
+    forwarded = []
+    for i, rx in enumerate(data.get("forwarded") or [], 1):
+        try:
+            forwarded.append(re.compile(rx))
+        except (re.error, TypeError) as exc:
+            errors.append(f"{fname}: forwarded: item {i} regex does not compile: {exc}")
+    negators = data.get("negators") or []
+    if not isinstance(negators, list) or not all(isinstance(x, str) and x for x in negators):
+        errors.append(f"{fname}: negators: must be a list of texts")
+        negators = []
+    if len(errors) != n_before:
+        return None
+    return Lexicon(typos, abbreviations, suspicion, forwarded, negators, str(path))
+
+
+def load_library(path: str | Path | None = None, lexicon_path: str | Path | None = None) -> Library:
+    """Load and validate every scenario file; raise ContentError listing all problems."""
+    directory = Path(path) if path is not None else DEFAULT_DIR
+    errors: list[str] = []
+    lexicon = _lexicon(Path(lexicon_path) if lexicon_path else LEXICON_PATH, errors)
+    # keywords are checked against the same normalisation the matcher applies to messages
+    normalize = Normalizer(lexicon) if lexicon is not None else Normalizer(None)
+    if not directory.is_dir():
+        raise ContentError(errors + [f"{directory}: file: scenario directory not found"])
+    scenarios: dict[str, Scenario] = {}
+    files = sorted(p for p in directory.iterdir() if p.suffix in (".yaml", ".yml"))
+    seen = set()
+    for p in files:
+        if p.stem not in INTENTS:
+            errors.append(f"{p.name}: file: not an intent id (expected one of {', '.join(INTENTS)})")
+            continue
+        if p.stem in seen:
+            errors.append(f"{p.name}: file: duplicate file for intent {p.stem}")
+            continue
+        seen.add(p.stem)
+        data = _read_yaml(p, errors)
+        if data is None:
+            if not any(e.startswith(f"{p.name}:") for e in errors):
+                errors.append(f"{p.name}: file: empty")
+            continue
+        sc = _scenario(p, data, errors, normalize)
+        if sc is not None:
+            scenarios[sc.id] = sc
+    for intent in INTENTS:
+        if intent not in seen:
+            errors.append(f"{intent}.yaml: file: missing (every intent needs a file)")
+    if errors:
+        raise ContentError(errors)
+    return Library(scenarios=scenarios, lexicon=lexicon, path=directory)

@@ -1,0 +1,275 @@
+"""Intent matcher: weighted keywords, token words, regex patterns and keyword combinations.
+
+Scoring, per intent, on the normalised message:
+- keywords: phrases searched in the normalised raw text (not only in jieba tokens, so a
+  library word that jieba swallows into a longer dictionary word still counts); a phrase
+  inside a longer matched phrase of the same intent counts once (the longer one);
+- words: whole jieba tokens only (short, ambiguous words: 老师 must not fire inside 老师傅);
+- patterns: regexes for forwarded texts (links, 验证码 requests, account numbers ...);
+- combos: every group of phrases must be present ("老师" + "转给我");
+- a phrase right after a negator ("不是刷单", "不要把卡借给") does not count, and a clause
+  the writer already dismisses ("我知道刷单是骗人的，可…") counts only a third;
+- a generic suspicion bonus (先交钱, 靠谱吗, 验证码, a link ...) is added, capped, to intents
+  that already have topic evidence of their own; it never creates an intent by itself.
+The best intent under THRESHOLD is "none"; two candidates within CLARIFY_RATIO of each
+other set ``clarify`` so the reply can ask which one the resident means.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import re
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .library import NONE, Library
+from .normalize import Normalizer
+
+THRESHOLD = 2.0          # final score needed to name an intent
+MIN_TOPIC = 1.0          # topic evidence needed before the suspicion bonus is added
+SUSPICION_CAP = 1.0      # most the generic cues can add
+CLARIFY_RATIO = 0.92     # second/first at or above this -> ask back
+DISMISSED_FACTOR = 1 / 3  # weight of phrases inside a clause the writer dismisses
+MAX_EVIDENCE = 6
+
+_URL = re.compile(
+    r"(?:https?://)?(?:[a-z0-9-]+\.)+(?:cn|com|net|top|vip|cc|xyz|club|site|shop|online|info|org|"
+    r"me|io|ltd|icu|fun|link|live|tk|app|ink|wang|pro|asia|work|co)(?:/[\w\-./?%&=#]*)?(?![a-z])"
+)
+_CLAUSE_SPLIT = re.compile(r"[,.!?;，。！？；、\s]+|(?<=[的了])(?=可是|可|但是|但|不过|那|然后|这回|这次)")
+_DISMISS = re.compile(
+    r"(知道|晓得|明白|清楚|听说|都说|懂)[^,.!?;，。！？；]{0,16}(是骗|骗人|骗老|诈骗|是假|假的|套路|不能信|不靠谱|得在|要在)"
+)
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass
+class Match:
+    intent: str
+    score: float
+    candidates: list[tuple[str, float]] = field(default_factory=list)
+    evidence: list[str] = field(default_factory=list)
+    clarify: tuple[str, str] | None = None
+    forwarded: bool = False
+    text: str = ""  # the normalised text the decision was made on
+
+    def as_dict(self) -> dict:
+        return {
+            "intent": self.intent,
+            "score": round(self.score, 3),
+            "candidates": [[i, round(s, 3)] for i, s in self.candidates],
+            "evidence": list(self.evidence),
+            "clarify": list(self.clarify) if self.clarify else None,
+            "forwarded": self.forwarded,
+        }
+
+
+# ------------------------------------------------------------------ jieba
+
+_JIEBA_LOCK = threading.Lock()
+
+
+def _cache_dir() -> str:
+    """A writable directory for jieba's dictionary cache: ./data/ of the repo, else the temp dir."""
+    for cand in (os.environ.get("FANZHA_JIEBA_CACHE_DIR"),
+                 str(Path(__file__).resolve().parents[1] / "data"),
+                 tempfile.gettempdir()):
+        if not cand:
+            continue
+        try:
+            os.makedirs(cand, exist_ok=True)
+            if os.access(cand, os.W_OK):
+                return cand
+        except OSError:
+            continue
+    return tempfile.gettempdir()
+
+
+def _new_tokenizer():
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    tk = jieba.Tokenizer()
+    tk.tmp_dir = _cache_dir()
+    tk.cache_file = "jieba.fanzha.cache"
+    with _JIEBA_LOCK:
+        tk.initialize()
+    return tk
+
+
+# ------------------------------------------------------------------ matcher
+
+@dataclass
+class _Hit:
+    intent: str
+    phrase: str
+    start: int
+    end: int
+    weight: float
+
+
+class Matcher:
+    def __init__(self, lib: Library, tokenizer=None):
+        self.lib = lib
+        self.normalize = Normalizer(lib.lexicon)
+        self.negators = tuple(sorted(lib.lexicon.negators, key=len, reverse=True))
+        self._neg_rx = (re.compile("(" + "|".join(map(re.escape, self.negators)) + ")"
+                                   "(?:把|将|去|再|乱|随便|轻易|给|跟|和|去做|做)?$")
+                        if self.negators else None)
+        self.suspicion = dict(lib.lexicon.suspicion)
+        self.forwarded_rx = list(lib.lexicon.forwarded)
+
+        # phrase -> [(intent, weight)], bucketed by first character for a quick skip
+        self._phrases: dict[str, list[tuple[str, float]]] = {}
+        self._words: dict[str, list[tuple[str, float]]] = {}
+        for sc in lib.scenarios.values():
+            for p, w in sc.keywords.items():
+                self._phrases.setdefault(p, []).append((sc.id, w))
+            for p, w in sc.words.items():
+                self._words.setdefault(p, []).append((sc.id, w))
+        self._by_char: dict[str, list[str]] = {}
+        for p in self._phrases:
+            self._by_char.setdefault(p[0], []).append(p)
+        self._patterns = [(sc.id, pat) for sc in lib.scenarios.values() for pat in sc.patterns]
+        self._combos = [(sc.id, c) for sc in lib.scenarios.values() for c in sc.combos]
+
+        self.tokenizer = tokenizer or _new_tokenizer()
+        # user dictionary: every library phrase becomes a jieba word
+        for p in list(self._phrases) + list(self._words):
+            if len(p) >= 2 and not p.isascii():
+                self.tokenizer.add_word(p)
+
+    # -------------------------------------------------------------- pieces
+
+    def tokens(self, text: str) -> list[str]:
+        return [t for t in self.tokenizer.lcut(text) if t.strip()]
+
+    def is_forwarded(self, norm: str) -> bool:
+        return bool(_URL.search(norm)) or any(rx.search(norm) for rx in self.forwarded_rx)
+
+    def _negated(self, text: str, start: int, phrase: str) -> bool:
+        """True when the phrase follows a negator, possibly with one filler word ("不要把卡…")."""
+        if self._neg_rx is None or phrase.startswith(self.negators):
+            return False
+        m = self._neg_rx.search(text, max(0, start - 6), start)
+        if not m:
+            return False
+        # "是不是刷单" asks; it does not negate
+        return not (m.group(1) == "不是" and m.start() > 0 and text[m.start() - 1] == "是")
+
+    @staticmethod
+    def _dismissed_spans(text: str) -> list[tuple[int, int]]:
+        """Clauses the writer dismisses before asking about something else."""
+        spans = []
+        pos = 0
+        clauses = []
+        for m in _CLAUSE_SPLIT.finditer(text):
+            if m.start() > pos:
+                clauses.append((pos, m.start()))
+            pos = m.end()
+        if pos < len(text):
+            clauses.append((pos, len(text)))
+        # only when something follows: "我知道…是骗人的，可这回…"
+        for a, b in clauses[:-1]:
+            if _DISMISS.search(text[a:b]):
+                spans.append((a, b))
+        return spans
+
+    def _suspicion(self, norm: str) -> tuple[float, list[str]]:
+        total, cues = 0.0, []
+        for cue, w in self.suspicion.items():
+            if cue in norm:
+                total += w
+                cues.append(cue)
+        if _URL.search(norm):
+            total += 0.5
+        return min(SUSPICION_CAP, total), cues
+
+    # -------------------------------------------------------------- main
+
+    def match(self, text: str) -> Match:
+        norm = self.normalize(text or "")
+        if not norm or not any(ch.isalnum() for ch in norm):
+            return Match(NONE, 0.0, text=norm)
+        forwarded = self.is_forwarded(norm)
+        dismissed = self._dismissed_spans(norm)
+
+        hits: list[_Hit] = []
+        for ch in set(norm):
+            for phrase in self._by_char.get(ch, ()):
+                start = norm.find(phrase)
+                while start >= 0 and self._negated(norm, start, phrase):
+                    start = norm.find(phrase, start + 1)
+                if start < 0:
+                    continue
+                end = start + len(phrase)
+                factor = DISMISSED_FACTOR if any(a <= start < b for a, b in dismissed) else 1.0
+                for intent, w in self._phrases[phrase]:
+                    hits.append(_Hit(intent, phrase, start, end, w * factor))
+
+        scores: dict[str, float] = {}
+        evidence: dict[str, list[tuple[float, str]]] = {}
+
+        # a phrase inside a longer matched phrase of the same intent counts once
+        hits.sort(key=lambda h: (h.intent, -(h.end - h.start)))
+        kept: dict[str, list[_Hit]] = {}
+        for h in hits:
+            same = kept.setdefault(h.intent, [])
+            if any(k.start <= h.start and h.end <= k.end for k in same):
+                continue
+            same.append(h)
+            scores[h.intent] = scores.get(h.intent, 0.0) + h.weight
+            evidence.setdefault(h.intent, []).append((h.weight, h.phrase))
+
+        if self._words:
+            for tok in set(self.tokens(norm)):
+                for intent, w in self._words.get(tok, ()):
+                    scores[intent] = scores.get(intent, 0.0) + w
+                    evidence.setdefault(intent, []).append((w, tok))
+
+        for intent, pat in self._patterns:
+            m = pat.regex.search(norm)
+            if m:
+                scores[intent] = scores.get(intent, 0.0) + pat.weight
+                evidence.setdefault(intent, []).append((pat.weight, pat.label))
+
+        for intent, combo in self._combos:
+            if all(any(p in norm for p in group) for group in combo.groups):
+                scores[intent] = scores.get(intent, 0.0) + combo.weight
+                evidence.setdefault(intent, []).append((combo.weight, combo.label))
+
+        bonus, cues = self._suspicion(norm)
+        final = {}
+        for intent, s in scores.items():
+            final[intent] = s + bonus if s >= MIN_TOPIC else s
+        ranked = sorted(((i, s) for i, s in final.items() if s > 0), key=lambda x: (-x[1], x[0]))
+        candidates = [(i, round(s, 3)) for i, s in ranked[:5]]
+
+        if not ranked or ranked[0][1] < THRESHOLD:
+            top_ev = []
+            if ranked:
+                top_ev = [p for _, p in sorted(evidence.get(ranked[0][0], []), key=lambda x: -x[0])]
+            return Match(NONE, ranked[0][1] if ranked else 0.0, candidates, top_ev[:MAX_EVIDENCE],
+                         None, forwarded, norm)
+
+        best, best_score = ranked[0]
+        clarify = None
+        if len(ranked) > 1:
+            second, second_score = ranked[1]
+            if second_score >= THRESHOLD and second_score >= CLARIFY_RATIO * best_score:
+                clarify = (best, second)
+        ev = []
+        url = _URL.search(norm)
+        if url:
+            ev.append("链接 " + url.group(0))
+        for _, p in sorted(evidence.get(best, []), key=lambda x: -x[0]):
+            if p not in ev and not any(p in e for e in ev):
+                ev.append(p)
+        if forwarded or bonus >= 0.5:
+            for cue in cues:
+                if cue not in ev and not any(cue in e for e in ev) and len(ev) < MAX_EVIDENCE:
+                    ev.append(cue)
+        return Match(best, round(best_score, 3), candidates, ev[:MAX_EVIDENCE], clarify, forwarded, norm)

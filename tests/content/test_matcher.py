@@ -1,0 +1,123 @@
+"""What a resident notices: the right fraud type, or no answer for ordinary chatter."""
+from __future__ import annotations
+
+import pytest
+
+from .examples import EXAMPLES, HARD_NEGATIVES
+
+CASES = [(intent, kind, text) for intent, items in EXAMPLES.items() for kind, text in items]
+
+
+@pytest.mark.parametrize("intent, kind, text", CASES, ids=[f"{i}-{k}" for i, k, _ in CASES])
+def test_each_intent_typical_colloquial_forwarded(matcher, intent, kind, text):
+    r = matcher.match(text)
+    assert r.intent == intent, (r.intent, r.candidates, r.evidence)
+    assert r.evidence, "an answer must say what it found"
+
+
+@pytest.mark.parametrize("text", HARD_NEGATIVES)
+def test_harmless_chatter_is_none(matcher, text):
+    r = matcher.match(text)
+    assert r.intent == "none", (r.candidates, r.evidence)
+
+
+def test_village_pig_slaughter_is_not_a_pig_butchering_scam(matcher):
+    assert matcher.match("腊月里俺家杀猪 大家来吃杀猪菜").intent == "none"
+    assert matcher.match("网上那种杀猪的套路是咋回事").intent == "jiaoyou"
+
+
+@pytest.mark.parametrize("text", ["", "   ", "@反诈哨兵", "@反诈哨兵 ", "😂😂😂", "[流泪][流泪]", "？？？"])
+def test_empty_mention_only_and_emoji_only(matcher, text):
+    r = matcher.match(text)
+    assert r.intent == "none" and r.score == 0 and r.clarify is None
+
+
+def test_mention_does_not_change_the_answer(matcher):
+    plain = matcher.match("有人叫我交钱刷流水才能放款")
+    mentioned = matcher.match("@反诈哨兵 有人叫我交钱刷流水才能放款")
+    assert plain.intent == mentioned.intent == "daikuan"
+
+
+def test_traditional_characters(matcher):
+    assert matcher.match("網上兼職刷單 先墊付再返傭金 靠譜嗎").intent == "shuadan"
+    assert matcher.match("自稱公安局的說我涉嫌洗錢 要轉到安全賬戶").intent == "gongjianfa"
+
+
+def test_typos_pinyin_and_abbreviations(matcher):
+    assert matcher.match("刷单反利是真的不").intent == "shuadan"
+    assert matcher.match("积芬换话费 要点链接").intent == "zhongjiang"
+    assert matcher.match("jc说我的卡涉嫌洗钱").intent == "gongjianfa"
+    assert matcher.match("有人找我跑f 说一天挣五百").intent == "liangka"
+    assert matcher.match("国家反炸中心app咋装").intent == "app"
+
+
+def test_emoji_inside_text(matcher):
+    assert matcher.match("网恋对象🥰叫我在平台上充钱💰说有漏洞").intent == "jiaoyou"
+
+
+def test_urls_and_phone_numbers_inside_text(matcher):
+    r = matcher.match("【顺丰】您的快递丢失 理赔请点击 sf-lp.top 或致电 13912345678")
+    assert r.intent == "kefu" and r.forwarded
+    assert any("sf-lp.top" in e for e in r.evidence)
+    # a phone number in an ordinary delivery notice does not make it fraud
+    assert matcher.match("【顺丰速运】快递员李师傅 13912345678 今天下午派送 请保持电话畅通").intent == "none"
+
+
+def test_jieba_swallowing_trap(matcher):
+    # jieba cuts 解冻费用 as 解冻/费用 and 刷单子 as 刷/单子, so the library words 解冻费 and 刷单
+    # are not tokens here; matching on the normalised raw text still finds them
+    assert "解冻费" not in matcher.tokens("先交解冻费用")
+    assert "刷单" not in matcher.tokens("刷单子一天挣两百")
+    assert matcher.match("贷款没到账 先交解冻费用才能放款").intent == "daikuan"
+    r = matcher.match("兼职刷单子一天挣两百")
+    assert r.intent == "shuadan" and "刷单" in r.evidence
+
+
+def test_user_dictionary_words_are_tokens(matcher):
+    assert "百万保障" in matcher.tokens("客服说我的百万保障要扣费")
+
+
+def test_negation_does_not_count_the_negated_word(matcher):
+    assert matcher.match("俺闺女开了个网店 卖土特产 不是刷单哈").intent == "none"
+    assert matcher.match("银行的人来宣传 说不要把卡借给别人").intent == "none"
+    # "是不是" asks, it does not negate
+    assert matcher.match("这是不是刷单").intent == "shuadan"
+
+
+def test_dismissed_clause_gives_way_to_the_real_question(matcher):
+    r = matcher.match("我知道刷单是骗人的，那有人叫我交会费学炒股 跟着老师买股票 靠谱吗")
+    assert r.intent == "touzi", r.candidates
+
+
+def test_money_already_gone_is_after_scam_but_still_asking_is_the_fraud_type(matcher):
+    assert matcher.match("做任务已经被骗了八千 现在咋办 能追回来不").intent == "after_scam"
+    assert matcher.match("做任务的说卡单了 还要再充一万才能提现 我还充不充").intent == "shuadan"
+    # ongoing extortion stays luoliao even after a payment
+    assert matcher.match("裸聊被录了视频 已经转了两千 他还要 咋办").intent == "luoliao"
+
+
+def test_forwarded_flag(matcher):
+    assert matcher.match("收到短信：【XX贷款】无抵押 秒到账 点击 dk-kd.top").forwarded
+    assert not matcher.match("贷款要先交钱是不是骗人").forwarded
+
+
+def test_candidates_are_ranked_and_scored(matcher):
+    r = matcher.match("网恋对象带我在平台上投资 说有漏洞")
+    scores = [s for _, s in r.candidates]
+    assert scores == sorted(scores, reverse=True)
+    assert r.candidates[0] == (r.intent, r.score)
+
+
+def test_two_close_candidates_ask_back(matcher):
+    # two bare topic words, equally strong: romance scam or sextortion?
+    r = matcher.match("网恋对象 裸聊")
+    assert r.clarify is not None and set(r.clarify) == {"jiaoyou", "luoliao"}
+    # a clear lead does not ask back
+    assert matcher.match("有人说能修复征信 又说能帮我下款").clarify is None
+
+
+def test_a_message_is_answered_without_shared_state(matcher):
+    first = matcher.match("有人冒充老师在家长群收资料费 扫个人收款码")
+    matcher.match("明儿谁去县城")
+    again = matcher.match("有人冒充老师在家长群收资料费 扫个人收款码")
+    assert first == again
