@@ -165,13 +165,6 @@ def cmd_outbox(args) -> int:
     return 0
 
 
-def _content_cmd(name):
-    def run(args) -> int:
-        from content import cli as content_cli
-        return getattr(content_cli, name)(args.rest)
-    return run
-
-
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m bot", description="反诈哨兵 anti-fraud bot for WeCom and WeChat")
     sub = p.add_subparsers(dest="command", required=True)
@@ -215,17 +208,23 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--limit", type=int, default=50)
     sp.set_defaults(fn=cmd_outbox)
 
-    for name, fn, help_ in (("check-content", "cmd_check_content", "validate the content library"),
-                            ("ask", "cmd_ask", "answer a resident's message (or --jsonl on stdin)"),
-                            ("eval", "cmd_eval", "accuracy of the matcher on a labelled JSONL file")):
-        sp = sub.add_parser(name, help=help_, add_help=False)
-        sp.add_argument("rest", nargs=argparse.REMAINDER)
-        sp.set_defaults(fn=_content_cmd(fn))
+    # listed for --help; main() hands them to content.cli before argparse sees their options
+    sub.add_parser("check-content", help="validate the content library")
+    sub.add_parser("ask", help='answer a resident\'s message: ask "文本" | ask --jsonl < lines')
+    sub.add_parser("eval", help="accuracy of the matcher on a labelled JSONL file")
     return p
+
+
+CONTENT_COMMANDS = {"check-content": "cmd_check_content", "ask": "cmd_ask", "eval": "cmd_eval"}
 
 
 def main(argv=None) -> int:
     from bot.privacy import setup_logging
     setup_logging(os.environ.get("LOG_LEVEL", "INFO"))
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in CONTENT_COMMANDS:
+        # these take their own options (ask --jsonl, eval --errors …): hand them over untouched
+        from content import cli as content_cli
+        return getattr(content_cli, CONTENT_COMMANDS[argv[0]])(argv[1:])
     args = build_parser().parse_args(argv)
     return args.fn(args) or 0
