@@ -7,6 +7,8 @@ import os
 
 from bot.app import create_app
 from bot.cli import _config
+from bot.privacy import setup_logging
 
+setup_logging(os.environ.get("LOG_LEVEL", "INFO"))
 app = create_app(_config(os.environ.get("FANZHA_CONFIG", "config.yaml")),
                  start_sender=os.environ.get("FANZHA_IN_PROCESS_SENDER") == "1")

@@ -215,3 +215,29 @@ def test_aibot_malformed_json_and_forgery(db_url):
     assert app.test_client().post("/wecom/aibot/callback", data=b"{not json", query_string=q).status_code == 400
     assert app.test_client().post("/wecom/aibot/callback", json={"encrypt": "abcd"}, query_string=q).status_code == 403
     assert inbound_count(app) == 0
+
+
+def test_aibot_url_verification_uses_an_empty_receiveid(db_url):
+    cfg = demo_config(db_url)
+    app = create_app(cfg, start_sender=False)
+    crypto = CallbackCrypto(cfg.wecom.aibot.token, cfg.wecom.aibot.encoding_aes_key, "")
+    p = crypto.encrypt_parts("5310716497238572849")
+    r = app.test_client().get("/wecom/aibot/callback", query_string={
+        "msg_signature": p["msgsignature"], "timestamp": p["timestamp"], "nonce": p["nonce"], "echostr": p["encrypt"]})
+    assert r.status_code == 200 and r.data == b"5310716497238572849"
+
+
+def test_repeated_event_is_recorded_once(db_url):
+    now = int(time.time())
+    cfg = demo_config(db_url)
+    app = create_app(cfg, start_sender=False)
+    crypto = CallbackCrypto(cfg.wecom.token, cfg.wecom.encoding_aes_key, cfg.wecom.corp_id)
+    inner = (f"<xml><ToUserName>{cfg.wecom.corp_id}</ToUserName><FromUserName>liaison_chen</FromUserName>"
+             f"<CreateTime>{now}</CreateTime><MsgType>event</MsgType><Event>enter_agent</Event>"
+             f"<EventKey></EventKey><AgentID>{cfg.wecom.agent_id}</AgentID></xml>")
+    for nonce in ("e1", "e2"):
+        p = crypto.encrypt_parts(inner, nonce=nonce, timestamp=str(now))
+        r = app.test_client().post("/wecom/callback", data=f"<xml><Encrypt>{p['encrypt']}</Encrypt></xml>",
+                                   query_string={"msg_signature": p["msgsignature"], "timestamp": str(now), "nonce": nonce})
+        assert r.status_code == 200
+    assert inbound_count(app) == 1

@@ -127,3 +127,46 @@ def test_enqueue_wakes_the_running_sender_at_once(stack_factory):
     st = stack_factory(sender={"poll_seconds": 30})
     st.service.outbox.to_group("linkage", "立即送达", dedupe_key="now")
     assert wait_for(lambda: st.bot_messages("linkage"), timeout=3)
+
+
+def test_slow_answer_times_out_and_is_retried(stack_factory):
+    st = stack_factory(sender=dict(FAST, http_timeout_seconds=0.3))
+    st.sim_post("/sim/faults", {"api": "webhook/send", "slow_ms": 800, "count": 1})
+    st.service.outbox.to_group("textile_finance", "冒充老板让转账的，一律电话核实。", dedupe_key="slow")
+    final = wait_for(lambda: all_final(st), timeout=10)
+    assert final[0].state == "sent" and final[0].attempts == 2 and final[0].last_error is None
+
+
+def test_app_group_send(stack_factory):
+    import requests
+    st = stack_factory(start_sender=False)
+    token = st.service.api.token()
+    r = requests.post(f"{st.sim_url}/cgi-bin/appchat/create", params={"access_token": token}, timeout=5,
+                      json={"name": "反诈宣传员群", "owner": "propaganda_yang", "userlist": ["propaganda_yang", "gridwang"],
+                            "chatid": "propchat"}).json()
+    assert r["errcode"] == 0
+    st.service.outbox.enqueue(channel="appchat", target="propchat", msgtype="text",
+                              payload={"msgtype": "text", "text": {"content": "本周宣传重点：刷单返利"}}, dedupe_key="ac")
+    st.service.sender.drain()
+    assert rows(st)[0].state == "sent"
+    assert [m["text"] for m in st.messages("propchat") if m["from"] != "propaganda_yang"] == ["本周宣传重点：刷单返利"]
+
+
+def test_worker_process_delivers_what_the_web_side_queued(stack_factory, tmp_path):
+    import os
+    import subprocess
+    import sys
+    import yaml
+    from tests.conftest import ROOT
+    st = stack_factory(start_sender=False)
+    st.service.outbox.to_group("linkage", "由独立发送进程送达", dedupe_key="worker")
+    env = dict(os.environ, DATABASE_URL=st.config.database.url, WECOM_API_BASE=st.sim_url)
+    proc = subprocess.Popen([sys.executable, "-m", "bot", "worker"], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert wait_for(lambda: st.bot_messages("linkage"), timeout=20)
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=10)
+    assert proc.returncode == 0 and "sender stopped" in out
+    assert rows(st)[0].state == "sent"
