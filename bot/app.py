@@ -62,18 +62,36 @@ class Service:
         self.inbox = Inbox(self.ctx, self.router, self.outbox, deadline=config.wecom.reply_deadline_seconds)
         self.app_crypto = CallbackCrypto(config.wecom.token, config.wecom.encoding_aes_key, config.wecom.corp_id)
         self.aibot_crypto = CallbackCrypto(config.wecom.aibot.token, config.wecom.aibot.encoding_aes_key, "")
+        self.scheduler = None
 
-    def start(self) -> None:
-        self.sender.start()
+    def scheduled_jobs(self) -> list:
+        """Every job the service runs on a schedule (each domain module adds its own)."""
+        from scheduler.jobs import foundation_jobs
+        return foundation_jobs(self.config)
+
+    def start(self, sender: bool = True, scheduler: bool = True) -> None:
+        if sender:
+            self.sender.start()
+        if scheduler and self.scheduler is None:
+            from scheduler import Scheduler
+            self.scheduler = Scheduler(self, self.scheduled_jobs()).start()
 
     def stop(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.stop()
+            self.scheduler = None
         self.sender.stop()
         self.inbox.shutdown()
 
 
-def create_app(config: Config, *, start_sender: bool = True, clock: Callable[[], dt.datetime] = utcnow,
-               handlers: Optional[list[Handler]] = None, engine=None) -> Flask:
-    """Build the bot's Flask app. `handlers` are extra handlers placed before the built-in ones."""
+def create_app(config: Config, *, start_sender: bool = True, start_scheduler: bool = False,
+               clock: Callable[[], dt.datetime] = utcnow, handlers: Optional[list[Handler]] = None,
+               engine=None) -> Flask:
+    """Build the bot's Flask app. `handlers` are extra handlers placed before the built-in ones.
+
+    The in-process sender and scheduler are for one-process runs (serve, demo); under gunicorn
+    they run in `python -m bot worker` instead.
+    """
     from bot.channels import aibot, wecom_app
 
     app = Flask("fanzha")
@@ -91,6 +109,5 @@ def create_app(config: Config, *, start_sender: bool = True, clock: Callable[[],
     def too_large(_e):
         return "request body too large", 413
 
-    if start_sender:
-        svc.start()
+    svc.start(sender=start_sender, scheduler=start_scheduler)
     return app

@@ -65,16 +65,23 @@ def cmd_db(args) -> int:
     return 0
 
 
-def _make_app(cfg: Config, start_sender: bool = True):
+def _make_app(cfg: Config, start_sender: bool = True, start_scheduler: bool = True):
     from bot.app import create_app
-    return _service_or_exit(lambda: create_app(cfg, start_sender=start_sender))
+    return _service_or_exit(lambda: create_app(cfg, start_sender=start_sender, start_scheduler=start_scheduler))
 
 
-def _wait_for_signal(stop: threading.Event) -> None:
+def _stop_on_signal() -> threading.Event:
+    """Ctrl-C and SIGTERM set the returned event; installed before anything starts."""
+    stop = threading.Event()
+
     def handler(_sig, _frame):
         stop.set()
     signal.signal(signal.SIGINT, handler)
     signal.signal(signal.SIGTERM, handler)
+    return stop
+
+
+def _wait(stop: threading.Event) -> None:
     while not stop.wait(0.5):
         pass
 
@@ -82,11 +89,12 @@ def _wait_for_signal(stop: threading.Event) -> None:
 def cmd_serve(args) -> int:
     from bot.netutil import ServerThread
     cfg = _config(args.config)
-    app = _make_app(cfg, start_sender=not args.no_sender)
+    stop = _stop_on_signal()
+    app = _make_app(cfg, start_sender=not args.no_sender, start_scheduler=not args.no_sender)
     server = ServerThread(app, args.host, args.port).start()
     print(f"bot listening on {server.url}  (callbacks: {server.url}/wecom/aibot/callback, {server.url}/wecom/callback)",
           flush=True)
-    _wait_for_signal(threading.Event())
+    _wait(stop)
     server.stop()
     app.extensions["fanzha"].stop()
     print("stopped", flush=True)
@@ -96,10 +104,11 @@ def cmd_serve(args) -> int:
 def cmd_worker(args) -> int:
     from bot.app import Service
     cfg = _config(args.config)
+    stop = _stop_on_signal()
     svc = _service_or_exit(lambda: Service(cfg))
-    print("outbox sender running (Ctrl-C to stop)", flush=True)
+    print("outbox sender and scheduler running (Ctrl-C to stop)", flush=True)
     svc.start()
-    _wait_for_signal(threading.Event())
+    _wait(stop)
     svc.stop()
     return 0
 
@@ -108,11 +117,12 @@ def cmd_simulator(args) -> int:
     from bot.netutil import ServerThread
     from bot.simulator import create_simulator
     cfg = _config(args.config)
+    stop = _stop_on_signal()
     url = f"http://{args.host}:{args.port}"
     app = create_simulator(cfg, bot_url=args.bot_url, public_url=url)
     server = ServerThread(app, args.host, args.port).start()
     print(f"WeCom simulator on {server.url} (bot at {args.bot_url})", flush=True)
-    _wait_for_signal(threading.Event())
+    _wait(stop)
     server.stop()
     return 0
 
@@ -122,6 +132,7 @@ def cmd_demo(args) -> int:
     from bot.netutil import ServerThread
     from bot.simulator import create_simulator
     cfg = _config(args.config)
+    stop = _stop_on_signal()
     sim_url = f"http://{args.host}:{args.sim_port}"
     bot_url = f"http://{args.host}:{args.port}"
     if cfg.wecom.api_base != sim_url:
@@ -134,7 +145,7 @@ def cmd_demo(args) -> int:
     print(f"  bot:                                 {bot.url}/healthz", flush=True)
     print(f"  database: {cfg.database.url}", flush=True)
     print("Press Ctrl-C to stop.", flush=True)
-    _wait_for_signal(threading.Event())
+    _wait(stop)
     bot.stop()
     sim.stop()
     app.extensions["fanzha"].stop()
@@ -184,10 +195,11 @@ def build_parser() -> argparse.ArgumentParser:
     sp = with_config(sub.add_parser("serve", help="run the bot's HTTP service"))
     sp.add_argument("--host", default="127.0.0.1")
     sp.add_argument("--port", type=int, default=8000)
-    sp.add_argument("--no-sender", action="store_true", help="leave the outbox to `python -m bot worker`")
+    sp.add_argument("--no-sender", action="store_true",
+                    help="leave the outbox and the scheduler to `python -m bot worker`")
     sp.set_defaults(fn=cmd_serve)
 
-    sp = with_config(sub.add_parser("worker", help="run the outbox sender alone"))
+    sp = with_config(sub.add_parser("worker", help="run the outbox sender and the scheduler"))
     sp.set_defaults(fn=cmd_worker)
 
     sp = with_config(sub.add_parser("simulator", help="run the local WeCom simulator"))

@@ -142,16 +142,21 @@ def _alembic_config(engine: Engine):
     return cfg
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Apply the Alembic migrations up to `revision`."""
+def upgrade(engine: Engine, revision: str = "heads") -> None:
+    """Apply the Alembic migrations up to `revision` (default: every head)."""
     from alembic import command
     command.upgrade(_alembic_config(engine), revision)
 
 
-def current_revision(engine: Engine) -> str | None:
+def current_heads(engine: Engine) -> set[str]:
     from alembic.runtime.migration import MigrationContext
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        return set(MigrationContext.configure(conn).get_current_heads())
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The database's revision(s), comma-separated; None when it has none."""
+    return ",".join(sorted(current_heads(engine))) or None
 
 
 def is_empty(engine: Engine) -> bool:
@@ -169,11 +174,11 @@ def ensure_schema(engine: Engine) -> None:
     several gunicorn workers never race to migrate it.
     """
     from alembic.script import ScriptDirectory
-    head = ScriptDirectory.from_config(_alembic_config(engine)).get_current_head()
+    heads = set(ScriptDirectory.from_config(_alembic_config(engine)).get_heads())
     if is_empty(engine):
         upgrade(engine)
         return
-    rev = current_revision(engine)
-    if rev != head:
-        raise SchemaError(f"database schema is at {rev or 'no revision'}, the code needs {head}: "
-                          "run `python -m bot db upgrade`")
+    have = current_heads(engine)
+    if have != heads:
+        raise SchemaError(f"database schema is at {','.join(sorted(have)) or 'no revision'}, the code needs "
+                          f"{','.join(sorted(heads))}: run `python -m bot db upgrade`")

@@ -7,7 +7,6 @@ already seen gets the stored passive reply, or nothing — never a second action
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import json
 import logging
 import time
@@ -15,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Optional
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import bindparam, select, update
 
 from bot.db import begin, insert_unless_exists, session_scope, utcnow
 from bot.message import Message, Reply
@@ -59,7 +58,6 @@ class Inbox:
         self.deadline = deadline
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="inbox")
         self.engine = ctx.sessions.kw["bind"]
-        self._guards = itertools.count(1)
 
     def receive(self, msg: Message, started: Optional[float] = None, guard: Optional[Guard] = None) -> list[Reply]:
         """Handle one message; returns the replies to give passively (possibly none).
@@ -116,10 +114,6 @@ class Inbox:
             channel=guard.channel, signature=guard.signature, seen_at=guard.at), ["channel", "signature"])
         if added is None:
             raise Replayed(guard.signature)
-        if next(self._guards) % 500 == 0:
-            window = self.ctx.config.wecom.replay_window_seconds
-            conn.execute(delete(CallbackSignature)
-                         .where(CallbackSignature.seen_at < guard.at - dt.timedelta(seconds=2 * window)))
 
     def _replay(self, msg: Message) -> list[Reply]:
         with session_scope(self.ctx.sessions) as s:
