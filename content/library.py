@@ -50,7 +50,7 @@ FORBIDDEN_FACTS = (
 _TEXT_LIMITS = {"name": 20, "short": 8, "summary": 60, "now": 90, "case": 220}
 _FIELDS = {
     "name", "short", "summary", "how", "red_flags", "advice", "now", "case",
-    "keywords", "words", "patterns", "combos", "first_steps", "examples",
+    "keywords", "words", "patterns", "combos", "first_steps", "examples", "dominates",
 }
 
 
@@ -92,6 +92,9 @@ class Scenario:
     patterns: list[Pattern] = field(default_factory=list)
     combos: list[Combo] = field(default_factory=list)
     first_steps: list[str] = field(default_factory=list)
+    # intents this one wins over when its own evidence alone reaches the threshold
+    # (jiaoyou over touzi: romance that leads into investment is labelled jiaoyou)
+    dominates: list[str] = field(default_factory=list)
     source: str = ""
 
 
@@ -99,10 +102,15 @@ class Scenario:
 class Lexicon:
     typos: dict[str, str]
     abbreviations: dict[str, str]
-    suspicion: dict[str, float]
+    # family -> {cue: weight}: generic fraud-pressure cues (pay first, move money, secrecy ...)
+    suspicion: dict[str, dict[str, float]]
     forwarded: list[re.Pattern]
     negators: list[str]
     source: str = ""
+    # (family, regex, weight): cue patterns that no fixed phrase covers ("交…费", "每人50元")
+    suspicion_patterns: list[tuple[str, re.Pattern, float]] = field(default_factory=list)
+    # cue -> weight: signs of a genuine notice or a contact the user started (counter-evidence)
+    legit: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -332,6 +340,14 @@ def _scenario(path: Path, data, errors: list[str], normalize) -> Scenario | None
                                required=intent == "after_scam"),
         source=str(path),
     )
+    dom = data.get("dominates", [])
+    if not isinstance(dom, list) or not all(isinstance(x, str) for x in dom):
+        errors.append(f"{fname}: dominates: must be a list of intent ids")
+    else:
+        for x in dom:
+            if x not in INTENTS or x == intent:
+                errors.append(f"{fname}: dominates: {x!r} is not another intent id")
+        sc.dominates = list(dom)
     if intent != "after_scam" and "first_steps" in data:
         errors.append(f"{fname}: first_steps: only after_scam has first_steps")
     if intent == "after_scam" and len(sc.first_steps) == 4:
@@ -360,7 +376,8 @@ def _lexicon(path: Path, errors: list[str]) -> Lexicon | None:
     if not isinstance(data, dict):
         errors.append(f"{fname}: file: must be a mapping")
         return None
-    for key in sorted(set(data) - {"typos", "abbreviations", "suspicion", "forwarded", "negators"}):
+    for key in sorted(set(data) - {"typos", "abbreviations", "suspicion", "suspicion_patterns", "legit",
+                                   "forwarded", "negators"}):
         errors.append(f"{fname}: {key}: unknown field")
 
     def mapping(key) -> dict[str, str]:
@@ -376,15 +393,48 @@ def _lexicon(path: Path, errors: list[str]) -> Lexicon | None:
     for k in abbreviations:
         if not re.fullmatch(r"[a-z0-9]+", k):
             errors.append(f"{fname}: abbreviations: {k!r} must be lowercase latin letters/digits")
-    suspicion = {}
+    def cue_map(v, where) -> dict[str, float]:
+        out = {}
+        for k, w in v.items():
+            weight = _weight(w, fname, f"{where}: {k!r}", errors, allow_negative=False)
+            if weight is not None:
+                out[str(k)] = weight
+        return out
+
+    # suspicion: {family: {cue: weight}}; a flat {cue: weight} mapping is one family "generic"
+    suspicion: dict[str, dict[str, float]] = {}
     sv = data.get("suspicion") or {}
     if not isinstance(sv, dict):
-        errors.append(f"{fname}: suspicion: must be a mapping of phrase: weight")
+        errors.append(f"{fname}: suspicion: must be a mapping of family: {{phrase: weight}}")
+    elif all(_is_number(w) for w in sv.values()):
+        suspicion["generic"] = cue_map(sv, "suspicion")
     else:
-        for k, w in sv.items():
-            weight = _weight(w, fname, f"suspicion: {k!r}", errors, allow_negative=False)
-            if weight is not None:
-                suspicion[str(k)] = weight
+        for fam, cues in sv.items():
+            if not isinstance(cues, dict):
+                errors.append(f"{fname}: suspicion: {fam}: must be a mapping of phrase: weight")
+                continue
+            suspicion[str(fam)] = cue_map(cues, f"suspicion: {fam}")
+    suspicion_patterns = []
+    for i, item in enumerate(data.get("suspicion_patterns") or [], 1):
+        if not isinstance(item, dict) or not isinstance(item.get("re"), str) or "family" not in item:
+            errors.append(f"{fname}: suspicion_patterns: item {i} needs 're', 'family' and 'weight'")
+            continue
+        try:
+            rx = re.compile(item["re"])
+        except re.error as exc:
+            errors.append(f"{fname}: suspicion_patterns: item {i} regex does not compile: {exc}")
+            continue
+        if rx.search(""):
+            errors.append(f"{fname}: suspicion_patterns: item {i} regex matches empty text")
+            continue
+        w = _weight(item.get("weight"), fname, f"suspicion_patterns: item {i}", errors, allow_negative=False)
+        if w is not None:
+            suspicion_patterns.append((str(item["family"]), rx, w))
+    lv = data.get("legit") or {}
+    if not isinstance(lv, dict):
+        errors.append(f"{fname}: legit: must be a mapping of phrase: weight")
+        lv = {}
+    legit = cue_map(lv, "legit")
     forwarded = []
     for i, rx in enumerate(data.get("forwarded") or [], 1):
         try:
@@ -397,7 +447,16 @@ def _lexicon(path: Path, errors: list[str]) -> Lexicon | None:
         negators = []
     if len(errors) != n_before:
         return None
-    return Lexicon(typos, abbreviations, suspicion, forwarded, negators, str(path))
+    # cues are compared with normalised text, so they must be written normalised
+    norm = Normalizer(Lexicon(typos, abbreviations, {}, [], []))
+    cues = [(f"suspicion: {fam}", c) for fam, m in suspicion.items() for c in m]
+    cues += [("legit", c) for c in legit] + [("negators", c) for c in negators]
+    for where, c in cues:
+        _phrase_ok(c, fname, where, errors, norm)
+    if len(errors) != n_before:
+        return None
+    return Lexicon(typos, abbreviations, suspicion, forwarded, negators, str(path),
+                   suspicion_patterns, legit)
 
 
 def load_library(path: str | Path | None = None, lexicon_path: str | Path | None = None) -> Library:

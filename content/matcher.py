@@ -28,8 +28,10 @@ from .library import NONE, Library
 from .normalize import Normalizer
 
 THRESHOLD = 2.0          # final score needed to name an intent
-MIN_TOPIC = 1.0          # topic evidence needed before the suspicion bonus is added
-SUSPICION_CAP = 1.0      # most the generic cues can add
+MIN_TOPIC = 1.0          # topic evidence needed before the full suspicion bonus is added
+WEAK_TOPIC = 0.5         # topic evidence that gets half the bonus (one weak but on-topic word)
+SUSPICION_CAP = 1.5      # most the generic cues can add
+URL_CUE = 0.5            # a link counts as a "channel" cue
 CLARIFY_RATIO = 0.92     # second/first at or above this -> ask back
 DISMISSED_FACTOR = 1 / 3  # weight of phrases inside a clause the writer dismisses
 MAX_EVIDENCE = 6
@@ -119,7 +121,9 @@ class Matcher:
         self._neg_rx = (re.compile("(" + "|".join(map(re.escape, self.negators)) + ")"
                                    "(?:把|将|去|再|乱|随便|轻易|给|跟|和|去做|做)?$")
                         if self.negators else None)
-        self.suspicion = dict(lib.lexicon.suspicion)
+        self.suspicion = {fam: dict(cues) for fam, cues in lib.lexicon.suspicion.items()}
+        self.suspicion_patterns = list(getattr(lib.lexicon, "suspicion_patterns", []) or [])
+        self.legit = dict(getattr(lib.lexicon, "legit", {}) or {})
         self.forwarded_rx = list(lib.lexicon.forwarded)
 
         # phrase -> [(intent, weight)], bucketed by first character for a quick skip
@@ -135,6 +139,7 @@ class Matcher:
             self._by_char.setdefault(p[0], []).append(p)
         self._patterns = [(sc.id, pat) for sc in lib.scenarios.values() for pat in sc.patterns]
         self._combos = [(sc.id, c) for sc in lib.scenarios.values() for c in sc.combos]
+        self._dominates = [(sc.id, tuple(sc.dominates)) for sc in lib.scenarios.values() if sc.dominates]
 
         self.tokenizer = tokenizer or _new_tokenizer()
         # user dictionary: every library phrase becomes a jieba word
@@ -178,15 +183,30 @@ class Matcher:
                 spans.append((a, b))
         return spans
 
-    def _suspicion(self, norm: str) -> tuple[float, list[str]]:
-        total, cues = 0.0, []
-        for cue, w in self.suspicion.items():
-            if cue in norm:
-                total += w
-                cues.append(cue)
+    def _cue_found(self, norm: str, cue: str) -> bool:
+        i = norm.find(cue)
+        while i >= 0 and self._negated(norm, i, cue):
+            i = norm.find(cue, i + 1)
+        return i >= 0
+
+    def _suspicion(self, norm: str) -> tuple[float, list[str], float]:
+        """(bonus, cues, legit): per family the strongest cue, summed and capped; minus legit cues."""
+        best: dict[str, float] = {}
+        cues: list[str] = []
+        for fam, table in self.suspicion.items():
+            for cue, w in table.items():
+                if cue in norm and self._cue_found(norm, cue):
+                    cues.append(cue)
+                    if w > best.get(fam, 0.0):
+                        best[fam] = w
+        for fam, rx, w in self.suspicion_patterns:
+            if w > best.get(fam, 0.0) and rx.search(norm):
+                best[fam] = w
         if _URL.search(norm):
-            total += 0.5
-        return min(SUSPICION_CAP, total), cues
+            best["channel"] = max(best.get("channel", 0.0), URL_CUE)
+        legit = sum(w for cue, w in self.legit.items() if cue in norm)
+        total = min(SUSPICION_CAP, sum(best.values()))
+        return max(0.0, total - legit), cues, legit
 
     # -------------------------------------------------------------- main
 
@@ -241,10 +261,26 @@ class Matcher:
                 scores[intent] = scores.get(intent, 0.0) + combo.weight
                 evidence.setdefault(intent, []).append((combo.weight, combo.label))
 
-        bonus, cues = self._suspicion(norm)
+        bonus, cues, legit = self._suspicion(norm)
         final = {}
         for intent, s in scores.items():
-            final[intent] = s + bonus if s >= MIN_TOPIC else s
+            if s >= MIN_TOPIC:
+                s += bonus
+            elif s >= WEAK_TOPIC:
+                s += bonus / 2
+            final[intent] = s - legit
+        # labelling precedence: an intent whose own evidence already reaches the threshold wins
+        # over the intents it dominates (romance -> investment is jiaoyou; ongoing extortion
+        # after a payment is luoliao), however strong their words are
+        top = max(final.values(), default=0.0)
+        for intent, dominated in self._dominates:
+            if scores.get(intent, 0.0) - legit >= THRESHOLD:
+                rivals = [final[d] for d in dominated if final.get(d, 0.0) >= final[intent]]
+                if rivals and max(rivals) >= top:
+                    final[intent] = top = max(rivals)
+                    for d in dominated:  # settled by the rule: no need to ask back
+                        if d in final:
+                            final[d] = min(final[d], top * (CLARIFY_RATIO - 0.02))
         ranked = sorted(((i, s) for i, s in final.items() if s > 0), key=lambda x: (-x[1], x[0]))
         candidates = [(i, round(s, 3)) for i, s in ranked[:5]]
 

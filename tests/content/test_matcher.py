@@ -121,3 +121,51 @@ def test_a_message_is_answered_without_shared_state(matcher):
     matcher.match("明儿谁去县城")
     again = matcher.match("有人冒充老师在家长群收资料费 扫个人收款码")
     assert first == again
+
+
+# ------------------------------------------------------------ generalisation mechanisms
+
+def test_henan_dialect_forms_are_normalised(matcher):
+    # 俺/恁/嘞 are written once in the lexicon; keywords use the standard form
+    assert matcher.normalize("俺嘞卡 恁嘞钱") == "我的卡 你的钱"
+    assert matcher.match("俺叫人骗了两万 咋弄").intent == "after_scam"
+
+
+def test_pressure_cues_lift_a_weak_topic_over_the_threshold(matcher):
+    # one topic word alone is not enough ...
+    assert matcher.match("俺表姐在国外").intent == "none"
+    # ... but "pay a fee first" + "move money" around it is
+    r = matcher.match("表姐说在国外要给我转一笔钱 叫我先帮她垫个手续费")
+    assert r.intent == "lingdao", r.candidates
+
+
+def test_pressure_cue_families_are_general(matcher):
+    # the same shape of demand with different wording: pay before release
+    for text in ("做任务的说得先交六百才能提现", "做任务的说充了钱才能结算", "做任务的叫俺再垫一单才给返佣"):
+        assert matcher.match(text).intent == "shuadan", text
+    # secrecy towards family lifts an impersonation claim
+    assert matcher.match("说是检察院的 不能跟家人说 叫俺去开个房间").intent == "gongjianfa"
+
+
+def test_pressure_cues_never_name_an_intent_by_themselves(matcher):
+    assert matcher.match("先交钱 加微信 扫码 别告诉别人").intent == "none"
+
+
+def test_warnings_written_with_negations_do_not_count_the_cue(matcher):
+    # 勿/请勿 negate like 不要: an official warning is not a demand
+    b1, cues1, _ = matcher._suspicion(matcher.normalize("请勿转账 切勿点击链接"))
+    assert "转账" not in cues1 and "点击" not in cues1
+
+
+def test_legit_notices_and_user_started_contacts_stay_none(matcher):
+    assert matcher.match("ETC扣费了 俺看了记录没错 就是觉得贵").intent == "none"
+    assert matcher.match("我在淘宝买的锅坏了 自己在app里点的联系客服 客服说给补发").intent == "none"
+    assert matcher.match("孩子学校通知交伙食费 在学校公众号里交").intent == "none"
+    assert matcher.match("【XX银行】您尾号1234的卡工资收入3000元 活期余额5000元").intent == "none"
+
+
+def test_romance_origin_wins_over_the_investment_it_leads_to(matcher):
+    r = matcher.match("相亲群里认识个大哥 说他有个理财平台稳赚 叫我投五万")
+    assert r.intent == "jiaoyou" and r.clarify is None, r.candidates
+    # without the romance origin the same pitch is touzi
+    assert matcher.match("群里有个大哥 说他有个理财平台稳赚 叫我投五万").intent == "touzi"
