@@ -17,6 +17,9 @@ from bot.sender import Sender
 from bot.wecom_api import WeComApi
 from handlers import Context, Handler, build_router
 from handlers.ask import AskHandler
+from handlers.warnings import warning_handlers
+from handlers.wechat import MpHandler
+from handlers.campaigns import CampaignHandler
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +45,15 @@ def load_content(config: Config):
     return _CONTENT_CACHE[version]
 
 
+def load_venues():
+    """The venue templates of the eight venues (content/venues); ContentError when invalid."""
+    try:
+        from content.venues import load_venues as load
+    except ImportError:      # content/venues not present in this checkout
+        return None
+    return load()
+
+
 class Service:
     """Everything one bot process holds; Flask keeps it in app.extensions['fanzha']."""
 
@@ -54,20 +66,34 @@ class Service:
         ensure_schema(self.engine)
         self.sessions = session_factory(self.engine)
         self.api = WeComApi(config, self.sessions)
-        self.sender = Sender(config, self.sessions, self.api)
+        self.mp_api = None
+        if config.mp is not None:
+            from bot.mp_api import MpApi
+            self.mp_api = MpApi(config, self.sessions)
+        self.sender = Sender(config, self.sessions, self.api, mp_api=self.mp_api)
         self.outbox = Outbox(config, self.sessions, notify=self.sender.wake.set)
         self.ctx = Context(config=config, sessions=self.sessions, outbox=self.outbox, clock=clock)
         self.library, self.matcher = load_content(config)
-        self.router = build_router(list(handlers or []) + [AskHandler(self.library, self.matcher)])
+        self.venues = load_venues()
+        self.router = build_router(list(handlers or []) + [CampaignHandler(lambda: self),
+                                                           MpHandler(), *warning_handlers(self.matcher, self.library),
+                                                           AskHandler(self.library, self.matcher)])
         self.inbox = Inbox(self.ctx, self.router, self.outbox, deadline=config.wecom.reply_deadline_seconds)
         self.app_crypto = CallbackCrypto(config.wecom.token, config.wecom.encoding_aes_key, config.wecom.corp_id)
         self.aibot_crypto = CallbackCrypto(config.wecom.aibot.token, config.wecom.aibot.encoding_aes_key, "")
+        # the official account in safe mode: the same scheme, receiveid = AppID (reference/wecom.md §6)
+        self.mp_crypto = (CallbackCrypto(config.mp.token, config.mp.encoding_aes_key, config.mp.app_id)
+                          if config.mp is not None and config.mp.safe_mode else None)
         self.scheduler = None
 
     def scheduled_jobs(self) -> list:
         """Every job the service runs on a schedule (each domain module adds its own)."""
+        from scheduler.campaigns import campaign_jobs
         from scheduler.jobs import foundation_jobs
-        return foundation_jobs(self.config)
+        from scheduler.warnings import warning_jobs
+        from scheduler.wechat import wechat_jobs
+        return (foundation_jobs(self.config) + campaign_jobs(self.config) + wechat_jobs(self.config)
+                + warning_jobs(self.config))
 
     def start(self, sender: bool = True, scheduler: bool = True) -> None:
         if sender:
@@ -92,7 +118,8 @@ def create_app(config: Config, *, start_sender: bool = True, start_scheduler: bo
     The in-process sender and scheduler are for one-process runs (serve, demo); under gunicorn
     they run in `python -m bot worker` instead.
     """
-    from bot.channels import aibot, wecom_app
+    from bot import api
+    from bot.channels import aibot, mp, wecom_app
 
     app = Flask("fanzha")
     app.config["MAX_CONTENT_LENGTH"] = config.wecom.max_body_bytes
@@ -100,6 +127,8 @@ def create_app(config: Config, *, start_sender: bool = True, start_scheduler: bo
     app.extensions["fanzha"] = svc
     app.register_blueprint(wecom_app.bp)
     app.register_blueprint(aibot.bp)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(mp.bp)
 
     @app.get("/healthz")
     def healthz():

@@ -137,6 +137,8 @@ def cmd_demo(args) -> int:
     bot_url = f"http://{args.host}:{args.port}"
     if cfg.wecom.api_base != sim_url:
         cfg = cfg.model_copy(update={"wecom": cfg.wecom.model_copy(update={"api_base": sim_url})})
+    if cfg.mp is not None and cfg.mp.api_base != sim_url:   # the simulator plays the official account too
+        cfg = cfg.model_copy(update={"mp": cfg.mp.model_copy(update={"api_base": sim_url})})
     sim = ServerThread(create_simulator(cfg, bot_url=bot_url, public_url=sim_url), args.host, args.sim_port).start()
     app = _make_app(cfg)
     bot = ServerThread(app, args.host, args.port).start()
@@ -173,6 +175,40 @@ def cmd_outbox(args) -> int:
             n = s.execute(update(OutboxMessage).where(OutboxMessage.state == "dead")
                           .values(state="pending", attempts=0, next_attempt_at=utcnow())).rowcount
         print(f"{n} dead messages queued again")
+    return 0
+
+
+def cmd_campaigns(args) -> int:
+    import datetime as dt
+    from bot import campaigns as cp
+    from bot.app import Service
+    from bot.db import utcnow
+    from handlers.campaigns import list_text, preview_text
+    cfg = _config(args.config)
+    svc = _service_or_exit(lambda: Service(cfg))
+    now = utcnow()
+    if args.action == "list":
+        print(list_text(svc, now))
+        return 0
+    if args.action == "log":
+        lines = cp.delivery_log(svc, now - dt.timedelta(days=args.days), args.group)
+        print("日期\t群\t计划\t已发\t失败\t待发\t其他\t原因")
+        for ln in lines:
+            other = "，".join(f"{k}{v}" for k, v in ln.other.items())
+            print(f"{ln.day}\t{ln.group_id}\t{ln.scheduled}\t{ln.sent}\t{ln.failed}\t{ln.pending}\t{other}\t"
+                  f"{'；'.join(ln.reasons)}")
+        return 0
+    campaign = cfg.campaign(args.name or "")
+    if campaign is None:
+        print(f"campaigns: unknown campaign {args.name!r}; configured: {', '.join(c.name for c in cfg.campaigns)}",
+              file=sys.stderr)
+        return 1
+    if args.action == "preview":
+        print(preview_text(svc, campaign, now))
+        return 0
+    result = cp.run_slot(svc, campaign, now.replace(second=0, microsecond=0), now)
+    print(f"{campaign.name}: {result.summary()}")
+    svc.sender.drain(timeout=30)
     return 0
 
 
@@ -219,6 +255,13 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--state")
     sp.add_argument("--limit", type=int, default=50)
     sp.set_defaults(fn=cmd_outbox)
+
+    sp = with_config(sub.add_parser("campaigns", help="scheduled rebroadcast campaigns"))
+    sp.add_argument("action", choices=["list", "preview", "run-now", "log"])
+    sp.add_argument("name", nargs="?")
+    sp.add_argument("--group")
+    sp.add_argument("--days", type=int, default=7)
+    sp.set_defaults(fn=cmd_campaigns)
 
     # listed for --help; main() hands them to content.cli before argparse sees their options
     sub.add_parser("check-content", help="validate the content library")

@@ -102,6 +102,8 @@ class SendConfig(_Model):
     """
     via: Literal["webhook", "appchat", "aibot", "customer_group", "none"]
     robot: Optional[str] = None
+    # appchat: the app group's chatid; customer_group: WeCom's external group id (wr…), so the
+    # mass-send task names the group and its send result can be matched back to it
     chatid: Optional[str] = None
     owner: Optional[str] = None
 
@@ -111,8 +113,8 @@ class SendConfig(_Model):
             raise ValueError("via webhook needs robot")
         if self.via == "appchat" and not self.chatid:
             raise ValueError("via appchat needs chatid")
-        if self.via == "customer_group" and not self.owner:
-            raise ValueError("via customer_group needs owner")
+        if self.via == "customer_group" and not (self.owner and self.chatid):
+            raise ValueError("via customer_group needs owner and chatid (the external group id, wr…)")
         return self
 
 
@@ -182,6 +184,169 @@ class QaConfig(_Model):
     content_dir: Optional[str] = None
 
 
+def _parse_hhmm(v: str) -> tuple[int, int]:
+    m = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", v.strip())
+    if not m:
+        raise ValueError(f"{v!r} is not a time HH:MM")
+    return int(m.group(1)), int(m.group(2))
+
+
+class CampaignTargets(_Model):
+    kinds: list[Literal["community", "bank", "school", "square", "network", "station", "unit", "enterprise"]] = []
+    groups: list[str] = []
+
+    @model_validator(mode="after")
+    def _some(self):
+        if not self.kinds and not self.groups:
+            raise ValueError("name venue kinds and/or groups")
+        return self
+
+
+class CampaignConfig(_Model):
+    """A scheduled rebroadcast: who, when (cron, in the service's timezone), from what, how."""
+    name: str = Field(min_length=1, max_length=40)
+    targets: CampaignTargets
+    cron: str
+    draw_from: list[Literal["venue", "scenario"]] = ["venue", "scenario"]
+    msgtype: Literal["text", "markdown", "image", "news"] = "text"
+    news_url: Optional[str] = None
+    quiet_hours: Optional[str] = "22:00-07:00"
+    rotation_days: int = Field(14, ge=0)
+    # a slot missed while the service was down: sent once on start within the grace, else recorded as skipped
+    grace_minutes: int = Field(60, ge=0)
+    on_missed: Literal["send", "skip"] = "send"
+    enabled: bool = True
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, v: str) -> str:
+        from apscheduler.triggers.cron import CronTrigger
+        try:
+            CronTrigger.from_crontab(v)
+        except ValueError as e:
+            raise ValueError(f"not a cron expression (minute hour day month weekday): {e}")
+        return v
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet(cls, v):
+        if v in (None, ""):
+            return None
+        parts = v.split("-")
+        if len(parts) != 2:
+            raise ValueError("write quiet hours as HH:MM-HH:MM")
+        _parse_hhmm(parts[0]), _parse_hhmm(parts[1])
+        return v
+
+    @model_validator(mode="after")
+    def _news(self):
+        if self.msgtype == "news" and not self.news_url:
+            raise ValueError("msgtype news needs news_url (where the article opens)")
+        return self
+
+    def quiet_window(self):
+        """((h, m), (h, m)) or None."""
+        if not self.quiet_hours:
+            return None
+        a, b = self.quiet_hours.split("-")
+        return _parse_hhmm(a), _parse_hhmm(b)
+
+
+class PrioritiesConfig(_Model):
+    """Shares of campaign slots per fraud type, until case statistics replace them."""
+    weights: dict[str, float] = {}
+    general_weight: float = Field(1.0, ge=0)
+    # every type reaches every group at least once in this many days
+    floor_days: int = Field(30, ge=1)
+
+    @field_validator("weights")
+    @classmethod
+    def _known(cls, v: dict) -> dict:
+        from content.library import FRAUD_INTENTS
+        bad = [k for k in v if k not in FRAUD_INTENTS + ("app",)]
+        if bad:
+            raise ValueError(f"unknown fraud types {bad}; use ids of shared intents (shuadan, touzi, …)")
+        if any(w < 0 for w in v.values()):
+            raise ValueError("weights must not be negative")
+        return v
+
+
+class MpConfig(_Model):
+    """The WeChat official account (公众号): callback settings and its own server API.
+
+    encoding_aes_key empty = plaintext mode; set = safe (encrypted) mode, receiveid = app_id.
+    """
+    api_base: str = "https://api.weixin.qq.com"
+    app_id: str = Field(min_length=1)
+    app_secret: str = Field(min_length=1)
+    token: str = Field(min_length=3, max_length=32)
+    encoding_aes_key: str = ""
+
+    @field_validator("encoding_aes_key")
+    @classmethod
+    def _aes_key(cls, v: str) -> str:
+        return "" if not v else _check_aes_key(v)
+
+    @field_validator("api_base")
+    @classmethod
+    def _base(cls, v: str) -> str:
+        if not re.match(r"https?://", v):
+            raise ValueError("must start with http:// or https://")
+        return v.rstrip("/")
+
+    @property
+    def safe_mode(self) -> bool:
+        return bool(self.encoding_aes_key)
+
+
+class MassSendConfig(_Model):
+    """Customer-group mass-send tasks (externalcontact/add_msg_template) that a member confirms."""
+    poll_minutes: float = Field(5, gt=0)
+    # a task nobody confirmed within this time is recorded as not sent (and cancelled)
+    expire_hours: float = Field(72, gt=0)
+
+
+class WarningsConfig(_Model):
+    """Warning dispatch in the linkage group (issue 6): fall-back, escalation, API, daily summary."""
+    # gets the warnings whose place matches no station's keywords (the anti-fraud centre's duty officer)
+    duty_officer: Optional[str] = None
+    # the 110 command centre: @-mentioned with the station chief when a warning is not signed in time
+    command_centre: list[str] = []
+    # environment variable holding the bearer token of POST /api/warnings (unset: the API refuses all)
+    api_token_env: str = "FANZHA_WARNINGS_API_TOKEN"
+    default_level: Literal["红", "橙", "黄"] = "橙"
+    # escalation, counted from dispatch (or from the last #转派)
+    remind_after_minutes: float = Field(5, gt=0)
+    escalate_after_minutes: float = Field(15, gt=0)
+    result_within_minutes_red: float = Field(60, gt=0)
+    result_within_minutes: float = Field(240, gt=0)
+    sweep_seconds: int = Field(30, ge=5)
+    # HH:MM in the service's timezone, to the linkage and leadership groups
+    daily_summary: str = "08:00"
+
+    @field_validator("daily_summary")
+    @classmethod
+    def _hhmm(cls, v: str) -> str:
+        if not re.fullmatch(r"([01]?\d|2[0-3]):[0-5]\d", v.strip()):
+            raise ValueError(f"{v!r} is not a time HH:MM")
+        return v.strip()
+
+    @model_validator(mode="after")
+    def _order(self):
+        if not self.remind_after_minutes < self.escalate_after_minutes:
+            raise ValueError("remind_after_minutes must be less than escalate_after_minutes")
+        return self
+
+    def reference_errors(self, people: set[str]) -> list[str]:
+        errors = []
+        if self.duty_officer is not None and self.duty_officer not in people:
+            errors.append(f"warnings.duty_officer: unknown person {self.duty_officer!r}")
+        for i, u in enumerate(self.command_centre):
+            if u not in people:
+                errors.append(f"warnings.command_centre.{i}: unknown person {u!r}")
+        return errors
+
+
 class Config(_Model):
     timezone: str = "Asia/Shanghai"
     database: DatabaseConfig = DatabaseConfig()
@@ -193,6 +358,11 @@ class Config(_Model):
     groups: list[GroupConfig] = Field(min_length=1)
     stations: list[StationConfig] = []
     people: list[PersonConfig] = []
+    mp: Optional[MpConfig] = None
+    mass_send: MassSendConfig = MassSendConfig()
+    campaigns: list[CampaignConfig] = []
+    priorities: PrioritiesConfig = PrioritiesConfig()
+    warnings: WarningsConfig = WarningsConfig()
     # set by load_config: where the file was, so relative paths resolve against it
     source: Optional[str] = None
 
@@ -238,9 +408,27 @@ class Config(_Model):
             userids.add(p.userid)
             if p.station is not None and p.station not in station_ids:
                 errors.append(f"people.{i}.station: unknown station {p.station!r}")
+        names = [c.name for c in self.campaigns]
+        for i, c in enumerate(self.campaigns):
+            if names.count(c.name) > 1:
+                errors.append(f"campaigns.{i}.name: duplicate campaign name {c.name!r}")
+            for j, gid in enumerate(c.targets.groups):
+                if gid not in seen:
+                    errors.append(f"campaigns.{i}.targets.groups.{j}: unknown group {gid!r}")
+            for j, kind in enumerate(c.targets.kinds):
+                if not any(g.kind == kind for g in self.groups):
+                    errors.append(f"campaigns.{i}.targets.kinds.{j}: no group of kind {kind!r}")
+        errors.extend(self.warnings.reference_errors(people))
         if errors:
             raise ValueError("\n".join(errors))
         return self
+
+    def campaign(self, name: str) -> Optional["CampaignConfig"]:
+        return next((c for c in self.campaigns if c.name == name), None)
+
+    def campaign_groups(self, c: "CampaignConfig") -> list[GroupConfig]:
+        """The groups a campaign reaches, in config order."""
+        return [g for g in self.groups if g.id in c.targets.groups or g.kind in c.targets.kinds]
 
     # --- look-ups used across the service -------------------------------------------
     def person(self, userid: str) -> Optional[PersonConfig]:

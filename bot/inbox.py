@@ -154,7 +154,9 @@ class Inbox:
     def _send_in_place_late(self, row_id: int, msg: Message, replies: list[Reply]) -> None:
         text = "\n\n".join(r.text for r in replies)
         key = f"late:{msg.channel}:{msg.dedupe_key}"
-        if msg.channel == "aibot" and msg.extra.get("response_url"):
+        if msg.channel == "mp":   # the official account: a customer-service message (客服消息)
+            self.outbox.to_mp(msg.sender, text, dedupe_key=key, source=f"inbound:{row_id}")
+        elif msg.channel == "aibot" and msg.extra.get("response_url"):
             self.outbox.to_response_url(msg.extra["response_url"], text, dedupe_key=key,
                                         group_id=msg.chat_id, source=f"inbound:{row_id}")
         elif msg.is_group and msg.chat_id and self.ctx.config.group(msg.chat_id):

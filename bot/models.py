@@ -103,3 +103,9 @@ class SchedulerLease(Base):
     holder: Mapped[str] = mapped_column(String(200))
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     acquired_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# domain models live in their own modules; importing them here registers their tables
+from bot import campaign_models  # noqa: E402,F401
+from bot import wechat_models  # noqa: E402,F401
+from bot import warning_models  # noqa: E402,F401

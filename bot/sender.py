@@ -6,6 +6,7 @@ that runs out (its sender died) is taken again.
 """
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import logging
 import threading
@@ -26,10 +27,12 @@ CLAIM_SECONDS = 60
 
 
 class Sender:
-    def __init__(self, config: Config, sessions: sessionmaker, api: WeComApi, clock: Callable[[], dt.datetime] = utcnow):
+    def __init__(self, config: Config, sessions: sessionmaker, api: WeComApi, clock: Callable[[], dt.datetime] = utcnow,
+                 mp_api=None):
         self.config = config
         self.sessions = sessions
         self.api = api
+        self.mp_api = mp_api
         self.clock = clock
         self.wake = threading.Event()
         self._stop = threading.Event()
@@ -93,6 +96,13 @@ class Sender:
             return
         self._update(row.id, state="sent", sent_at=self.clock(), attempts=row.attempts + 1,
                      claimed_until=None, last_error=None, result=result)
+        if row.channel == "mass_send":
+            # "sent" here means WeCom created the task; whether a group got it is in mass_send_group
+            from bot import mass_send
+            try:
+                mass_send.task_created(self.config, self.sessions, row, result, self.clock())
+            except Exception:
+                log.exception("outbox %s: could not record the mass-send task %s", row.id, result.get("msgid"))
 
     def _deliver(self, row: OutboxMessage) -> dict:
         payload = dict(row.payload)
@@ -109,10 +119,40 @@ class Sender:
             return res
         if row.channel == "appchat":
             payload["chatid"] = row.target
+            if payload.get("msgtype") == "image" and "base64" in payload.get("image", {}):
+                payload["image"] = {"media_id": self._upload_image(payload["image"])}
             return self.api.call("appchat/send", payload)
         if row.channel == "aibot_response":
             return self.api.post_url(row.target, payload)
+        if row.channel == "app_api":
+            # another call of the self-built app (target = its path, e.g. message/update_taskcard)
+            payload["agentid"] = self.config.wecom.agent_id
+            return self.api.call(row.target, payload)
+        if row.channel == "mp":
+            if self.mp_api is None:
+                raise ApiError(-10, "no official account (mp) in the config", retriable=False)
+            payload["touser"] = row.target
+            return self.mp_api.send_custom(payload)
+        if row.channel == "mass_send":
+            # externalcontact/add_msg_template: creates a task the owner confirms on the phone
+            atts = []
+            for a in payload.get("attachments") or []:
+                if a.get("msgtype") == "image" and "base64" in a.get("image", {}):
+                    a = {"msgtype": "image", "image": {"media_id": self._upload_image(a["image"])}}
+                atts.append(a)
+            if atts:
+                payload["attachments"] = atts
+            res = self.api.call("externalcontact/add_msg_template", payload)
+            if not res.get("msgid"):
+                raise ApiError(-11, "add_msg_template answered without msgid", retriable=False)
+            return res
         raise ApiError(-10, f"unknown outbox channel {row.channel!r}", retriable=False)
+
+    def _upload_image(self, image: dict) -> str:
+        from bot.outbox import check_image
+        data = base64.b64decode(image["base64"])
+        mime = check_image(data)
+        return self.api.upload_media("image", "image." + mime.split("/")[1].replace("jpeg", "jpg"), data, mime)
 
     def _failed(self, row: OutboxMessage, err: ApiError) -> None:
         attempts = row.attempts + 1
@@ -122,6 +162,9 @@ class Sender:
             log.error("outbox %s to %s %s is dead after %d attempts: %s", row.id, row.channel,
                       mask_phone(row.target), attempts, reason)
             self._update(row.id, state="dead", attempts=attempts, last_error=reason, claimed_until=None)
+            if row.channel == "mass_send":
+                from bot import mass_send
+                mass_send.task_failed(self.sessions, row, reason, self.clock())
             return
         delay = min(cfg.backoff_base_seconds * 2 ** (attempts - 1), cfg.backoff_max_seconds)
         if err.errcode == 45009 and row.channel == "webhook":

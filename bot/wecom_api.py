@@ -108,6 +108,20 @@ class WeComApi:
             return self._check(data)
         raise AssertionError("unreachable")
 
+    def upload_media(self, media_type: str, filename: str, data: bytes, content_type: str) -> str:
+        """POST media/upload (multipart field `media`); returns the media_id (valid 3 days)."""
+        for attempt in (1, 2):
+            token = self.token()
+            res = self._request("POST", f"{self.base}/cgi-bin/media/upload",
+                                params={"access_token": token, "type": media_type},
+                                files={"media": (filename, data, content_type)})
+            if res.get("errcode", 0) in TOKEN_ERRORS:
+                self.invalidate(token)
+                if attempt == 1:
+                    continue
+            return str(self._check(res)["media_id"])
+        raise AssertionError("unreachable")
+
     def webhook_send(self, key: str, body: dict) -> dict:
         return self._check(self._post_json(f"{self.base}/cgi-bin/webhook/send", body, params={"key": key}))
 

@@ -111,6 +111,12 @@ class Lexicon:
     suspicion_patterns: list[tuple[str, re.Pattern, float]] = field(default_factory=list)
     # cue -> weight: signs of a genuine notice or a contact the user started (counter-evidence)
     legit: dict[str, float] = field(default_factory=dict)
+    # phrases that void the legit cues: the check the writer made exposed the fraud ("老师说没发过")
+    legit_void: list[str] = field(default_factory=list)
+    # money already gone + asking what to do now -> after_scam whatever the fraud type:
+    # {"gone": [regex], "now": [regex], "still": [regex]}; "still" (is it a scam? keep paying?
+    # ongoing demand, hypothetical) keeps the fraud type
+    after_state: dict[str, list[re.Pattern]] = field(default_factory=dict)
 
 
 @dataclass
@@ -377,7 +383,7 @@ def _lexicon(path: Path, errors: list[str]) -> Lexicon | None:
         errors.append(f"{fname}: file: must be a mapping")
         return None
     for key in sorted(set(data) - {"typos", "abbreviations", "suspicion", "suspicion_patterns", "legit",
-                                   "forwarded", "negators"}):
+                                   "legit_void", "after_state", "forwarded", "negators"}):
         errors.append(f"{fname}: {key}: unknown field")
 
     def mapping(key) -> dict[str, str]:
@@ -435,6 +441,36 @@ def _lexicon(path: Path, errors: list[str]) -> Lexicon | None:
         errors.append(f"{fname}: legit: must be a mapping of phrase: weight")
         lv = {}
     legit = cue_map(lv, "legit")
+    legit_void = data.get("legit_void") or []
+    if not isinstance(legit_void, list) or not all(isinstance(x, str) and x for x in legit_void):
+        errors.append(f"{fname}: legit_void: must be a list of texts")
+        legit_void = []
+    after_state: dict[str, list[re.Pattern]] = {}
+    av = data.get("after_state") or {}
+    if not isinstance(av, dict):
+        errors.append(f"{fname}: after_state: must be a mapping of gone/now/still: [regex]")
+        av = {}
+    for key in sorted(set(av) - {"gone", "now", "still"}):
+        errors.append(f"{fname}: after_state: {key}: unknown field (gone, now, still)")
+    for key in ("gone", "now", "still"):
+        items = av.get(key) or []
+        if av and not items:
+            errors.append(f"{fname}: after_state: {key}: missing")
+        if not isinstance(items, list):
+            errors.append(f"{fname}: after_state: {key}: must be a list of regexes")
+            continue
+        out = []
+        for i, rx in enumerate(items, 1):
+            try:
+                c = re.compile(rx)
+            except (re.error, TypeError) as exc:
+                errors.append(f"{fname}: after_state: {key}: item {i} regex does not compile: {exc}")
+                continue
+            if c.search(""):
+                errors.append(f"{fname}: after_state: {key}: item {i} regex matches empty text")
+                continue
+            out.append(c)
+        after_state[key] = out
     forwarded = []
     for i, rx in enumerate(data.get("forwarded") or [], 1):
         try:
@@ -450,13 +486,14 @@ def _lexicon(path: Path, errors: list[str]) -> Lexicon | None:
     # cues are compared with normalised text, so they must be written normalised
     norm = Normalizer(Lexicon(typos, abbreviations, {}, [], []))
     cues = [(f"suspicion: {fam}", c) for fam, m in suspicion.items() for c in m]
-    cues += [("legit", c) for c in legit] + [("negators", c) for c in negators]
+    cues += [("legit", c) for c in legit] + [("legit_void", c) for c in legit_void]
+    cues += [("negators", c) for c in negators]
     for where, c in cues:
         _phrase_ok(c, fname, where, errors, norm)
     if len(errors) != n_before:
         return None
     return Lexicon(typos, abbreviations, suspicion, forwarded, negators, str(path),
-                   suspicion_patterns, legit)
+                   suspicion_patterns, legit, list(legit_void), after_state)
 
 
 def load_library(path: str | Path | None = None, lexicon_path: str | Path | None = None) -> Library:

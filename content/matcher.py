@@ -35,6 +35,17 @@ URL_CUE = 0.5            # a link counts as a "channel" cue
 CLARIFY_RATIO = 0.92     # second/first at or above this -> ask back
 DISMISSED_FACTOR = 1 / 3  # weight of phrases inside a clause the writer dismisses
 MAX_EVIDENCE = 6
+# no generic fraud cue at all (nothing to pay, move, hand over, hide, fear or doubt) and not a
+# pasted text: a pile of weak topic words ("老师" + "校服") is not enough to name an intent;
+# one piece of evidence must be a strong one
+NO_CUE_STRONGEST = 1.5
+# second chance: strong generic pressure (several cue families) and one intent clearly on topic
+SECOND_MIN_BONUS = 1.0     # suspicion bonus (after legit) needed
+SECOND_MIN_FAMILIES = 2    # ... from at least this many cue families
+SECOND_MIN_TOPIC = 0.5     # the intent's own evidence
+SECOND_MIN_SCORE = 1.5     # its final score
+SECOND_MARGIN = 0.5        # lead over the runner-up
+AFTER_SCAM = "after_scam"
 
 _URL = re.compile(
     r"(?:https?://)?(?:[a-z0-9-]+\.)+(?:cn|com|net|top|vip|cc|xyz|club|site|shop|online|info|org|"
@@ -124,6 +135,8 @@ class Matcher:
         self.suspicion = {fam: dict(cues) for fam, cues in lib.lexicon.suspicion.items()}
         self.suspicion_patterns = list(getattr(lib.lexicon, "suspicion_patterns", []) or [])
         self.legit = dict(getattr(lib.lexicon, "legit", {}) or {})
+        self.legit_void = tuple(getattr(lib.lexicon, "legit_void", ()) or ())
+        self.after_state = dict(getattr(lib.lexicon, "after_state", {}) or {})
         self.forwarded_rx = list(lib.lexicon.forwarded)
 
         # phrase -> [(intent, weight)], bucketed by first character for a quick skip
@@ -189,8 +202,17 @@ class Matcher:
             i = norm.find(cue, i + 1)
         return i >= 0
 
-    def _suspicion(self, norm: str) -> tuple[float, list[str], float]:
-        """(bonus, cues, legit): per family the strongest cue, summed and capped; minus legit cues."""
+    def _after_state(self, norm: str) -> bool:
+        """Money already gone and the writer asks what to do now (and is not still deciding)."""
+        st = self.after_state
+        if not st or not st.get("gone") or not st.get("now"):
+            return False
+        return (any(rx.search(norm) for rx in st["gone"]) and any(rx.search(norm) for rx in st["now"])
+                and not any(rx.search(norm) for rx in st.get("still", ())))
+
+    def _suspicion(self, norm: str) -> tuple[float, list[str], float, int]:
+        """(bonus, cues, legit, families): per family the strongest cue, summed and capped; minus
+        legit cues (void when the writer's own check exposed the fraud: "老师说没发过")."""
         best: dict[str, float] = {}
         cues: list[str] = []
         for fam, table in self.suspicion.items():
@@ -205,8 +227,10 @@ class Matcher:
         if _URL.search(norm):
             best["channel"] = max(best.get("channel", 0.0), URL_CUE)
         legit = sum(w for cue, w in self.legit.items() if cue in norm)
+        if legit and any(v in norm for v in self.legit_void):
+            legit = 0.0
         total = min(SUSPICION_CAP, sum(best.values()))
-        return max(0.0, total - legit), cues, legit
+        return max(0.0, total - legit), cues, legit, len(best)
 
     # -------------------------------------------------------------- main
 
@@ -261,7 +285,7 @@ class Matcher:
                 scores[intent] = scores.get(intent, 0.0) + combo.weight
                 evidence.setdefault(intent, []).append((combo.weight, combo.label))
 
-        bonus, cues, legit = self._suspicion(norm)
+        bonus, cues, legit, families = self._suspicion(norm)
         final = {}
         for intent, s in scores.items():
             if s >= MIN_TOPIC:
@@ -273,6 +297,16 @@ class Matcher:
         # over the intents it dominates (romance -> investment is jiaoyou; ongoing extortion
         # after a payment is luoliao), however strong their words are
         top = max(final.values(), default=0.0)
+        # money already gone + "what now?": after_scam, whatever the fraud type was (labelling
+        # rule); ongoing extortion stays luoliao through its dominance below
+        if AFTER_SCAM in self.lib.scenarios and self._after_state(norm):
+            a = max(final.get(AFTER_SCAM, 0.0), top + 0.01, THRESHOLD)
+            for i in final:
+                if i != AFTER_SCAM:
+                    final[i] = min(final[i], a * (CLARIFY_RATIO - 0.02))
+            final[AFTER_SCAM] = top = a
+            scores.setdefault(AFTER_SCAM, 0.0)
+            evidence.setdefault(AFTER_SCAM, []).append((2.0, "钱已转出后问怎么办"))
         for intent, dominated in self._dominates:
             if scores.get(intent, 0.0) - legit >= THRESHOLD:
                 rivals = [final[d] for d in dominated if final.get(d, 0.0) >= final[intent]]
@@ -284,7 +318,15 @@ class Matcher:
         ranked = sorted(((i, s) for i, s in final.items() if s > 0), key=lambda x: (-x[1], x[0]))
         candidates = [(i, round(s, 3)) for i, s in ranked[:5]]
 
-        if not ranked or ranked[0][1] < THRESHOLD:
+        need = THRESHOLD
+        if ranked and bonus <= 0 and not forwarded and \
+                max((w for w, _ in evidence.get(ranked[0][0], [])), default=0.0) < NO_CUE_STRONGEST:
+            need = float("inf")  # only weak topic words and no fraud cue at all
+        if ranked and need > ranked[0][1] >= SECOND_MIN_SCORE and bonus >= SECOND_MIN_BONUS \
+                and families >= SECOND_MIN_FAMILIES and scores.get(ranked[0][0], 0.0) >= SECOND_MIN_TOPIC \
+                and (len(ranked) == 1 or ranked[0][1] - ranked[1][1] >= SECOND_MARGIN):
+            need = ranked[0][1]  # second chance: strong pressure, one intent clearly on topic
+        if not ranked or ranked[0][1] < need:
             top_ev = []
             if ranked:
                 top_ev = [p for _, p in sorted(evidence.get(ranked[0][0], []), key=lambda x: -x[0])]

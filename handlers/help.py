@@ -16,6 +16,9 @@ class HelpHandler(Handler):
         self._router_ref = router_ref
 
     def handle(self, msg: Message, ctx: Context, args: str = "") -> list[Reply]:
+        if msg.channel == "mp":   # WeChat followers have no commands: say what to ask
+            from handlers.wechat import help_text
+            return [Reply(help_text())]
         router: Router = self._router_ref()
         lines = ["【反诈哨兵】可用命令："]
         for h in router.available(msg, ctx):

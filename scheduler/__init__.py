@@ -51,6 +51,8 @@ class JobSpec:
     trigger: object
     misfire_grace_time: int = 300
     kwargs: dict = field(default_factory=dict)
+    # called as func(**kwargs, scheduled=datetime) when APScheduler skips a run past its grace
+    on_missed: Optional[str] = None
 
 
 class Lease:
@@ -142,10 +144,22 @@ class Scheduler:
                         misfire_grace_time=spec.misfire_grace_time, coalesce=True, max_instances=1)
             log.info("scheduled job %s: %s", spec.id, spec.trigger)
 
+    def _missed(self, event) -> None:
+        spec = next((j for j in self.jobs if j.id == event.job_id), None)
+        if spec is None or not spec.on_missed:
+            return
+        from apscheduler.util import ref_to_obj
+        try:
+            ref_to_obj(spec.on_missed)(**spec.kwargs, scheduled=event.scheduled_run_time)
+        except Exception:
+            log.exception("recording the missed run of %s failed", spec.id)
+
     def _become_leader(self) -> None:
         global _service
+        from apscheduler.events import EVENT_JOB_MISSED
         _service = self.service
         aps = self._make_aps()
+        aps.add_listener(self._missed, EVENT_JOB_MISSED)
         aps.start(paused=True)
         self.sync_jobs(aps)
         aps.resume()

@@ -71,7 +71,7 @@ def db_url(tmp_path, pg_template):
 
 def demo_config(db_url: str, api_base: str = "http://127.0.0.1:9", **env):
     """The shipped config.yaml with the test's database and simulator address."""
-    environ = dict(os.environ, DATABASE_URL=db_url, WECOM_API_BASE=api_base, **env)
+    environ = dict(os.environ, DATABASE_URL=db_url, WECOM_API_BASE=api_base, MP_API_BASE=api_base, **env)
     return load_config(ROOT / "config.yaml", env=environ)
 
 
@@ -94,7 +94,8 @@ class Stack:
     """The bot and the WeCom simulator, each on its own port, talking real HTTP."""
 
     def __init__(self, db_url: str, handlers=None, callback_timeout: float = 5.0, start_sender: bool = True,
-                 token_ttl: int = 7200, sender: dict | None = None, wecom: dict | None = None):
+                 token_ttl: int = 7200, sender: dict | None = None, wecom: dict | None = None,
+                 mp: dict | None = None, extra_groups: list | None = None):
         from bot.app import create_app
         from bot.netutil import ServerThread, free_port
         from bot.simulator import create_simulator
@@ -106,6 +107,12 @@ class Stack:
         self.config = self.config.model_copy(update={
             "sender": self.config.sender.model_copy(update=sender or {}),
             "wecom": self.config.wecom.model_copy(update=wecom or {})})
+        if mp:
+            self.config = self.config.model_copy(update={"mp": self.config.mp.model_copy(update=mp)})
+        if extra_groups:
+            from bot.config import GroupConfig
+            self.config = self.config.model_copy(update={
+                "groups": list(self.config.groups) + [GroupConfig.model_validate(g) for g in extra_groups]})
         self.sim_app = create_simulator(self.config, bot_url=self.bot_url, token_ttl=token_ttl,
                                         callback_timeout=callback_timeout, public_url=self.sim_url)
         self.sim = ServerThread(self.sim_app, port=sim_port).start()

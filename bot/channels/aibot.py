@@ -82,6 +82,16 @@ def strip_mention(text: str, bot_name: str) -> str:
     return text.strip()
 
 
+def _quoted(q) -> str:
+    """The text of the message a reply quotes (`quote: {msgtype, text: {content}}`, [D:100719]), or ""."""
+    if not isinstance(q, dict):
+        return ""
+    if q.get("msgtype") == "mixed":
+        items = (q.get("mixed") or {}).get("msg_item") or []
+        return " ".join(str((i.get("text") or {}).get("content") or "") for i in items if isinstance(i, dict))
+    return str((q.get("text") or {}).get("content") or "")
+
+
 def to_message(d: dict, config) -> Message:
     msgid = d.get("msgid")
     sender = (d.get("from") or {}).get("userid") if isinstance(d.get("from"), dict) else None
@@ -107,4 +117,5 @@ def to_message(d: dict, config) -> Message:
         event = str((d.get("event") or {}).get("eventtype") or "")
     return Message(channel="aibot", sender=str(sender), text=strip_mention(text, config.wecom.aibot.name),
                    dedupe_key=str(msgid), chat_type=chat_type, chat_id=chat_id, msg_type=msgtype, event=event,
-                   extra={"response_url": d.get("response_url"), "aibotid": d.get("aibotid")})
+                   extra={"response_url": d.get("response_url"), "aibotid": d.get("aibotid"),
+                          "quote": _quoted(d.get("quote"))})

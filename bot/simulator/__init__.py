@@ -5,7 +5,9 @@
     app.extensions["wecom_sim"]          # SimState (thread-safe)
 
 Server API (as WeCom): /cgi-bin/gettoken, message/send, appchat/create|update|get|send,
-webhook/send, webhook/upload_media, aibot/response. Control API: /sim/chats, /sim/say,
+webhook/send, webhook/upload_media, aibot/response, media/upload, externalcontact/add_msg_template,
+get_groupmsg_task, get_groupmsg_send_result, cancel_groupmsg_send (customer_groups.py); the official
+account's /cgi-bin/token and message/custom/send and its followers (mp.py). Control API: /sim/chats, /sim/say,
 /sim/messages, /sim/deliveries, /sim/faults, /sim/token, /sim/limits, /sim/settings, /sim/stats,
 /sim/reset, /healthz; a demo page at /.
 """
@@ -45,6 +47,13 @@ def create_simulator(config, bot_url: str = "http://127.0.0.1:8000", *, token_tt
     app.extensions["wecom_sim_deliverer"] = Deliverer(state)
     app.register_blueprint(server_api.bp)
     app.register_blueprint(control.bp)
+    # WeChat reach: customer-group mass-send tasks, and the official account when configured
+    from . import customer_groups, mp
+    app.extensions["wecom_sim_mass"] = customer_groups.MassSim(state)
+    app.register_blueprint(customer_groups.bp)
+    if getattr(config, "mp", None) is not None:
+        app.extensions["wecom_sim_mp"] = mp.MpSim(state, config.mp)
+    app.register_blueprint(mp.bp)
     return app
 
 

@@ -1,4 +1,5 @@
-"""The demo page at `/`: pick a chat and a member, type, watch the chat (plain HTML+JS, no CDN)."""
+"""The demo page at `/`: pick a chat and a member, type, watch the chat (plain HTML+JS, no CDN).
+Also official account followers (公众号粉丝) and customer-group mass-send tasks a member confirms."""
 
 PAGE_HTML = r"""<!doctype html>
 <html lang="zh-CN">
@@ -63,7 +64,7 @@ PAGE_HTML = r"""<!doctype html>
 </main>
 <script>
 const KIND = {community: "社区", bank: "银行", school: "学校", square: "广场", network: "网络", station: "派出所",
-  unit: "单位", enterprise: "企业", linkage: "联动", leadership: "领导", single: "单聊", appchat: "应用群"};
+  unit: "单位", enterprise: "企业", linkage: "联动", leadership: "领导", single: "单聊", appchat: "应用群", mp: "公众号"};
 const ROLE = {resident: "居民", police: "民警", liaison: "联络员", admin: "管理员", propaganda: "宣传员"};
 let chats = [], cur = null, since = 0, names = {}, lastSeen = {};
 
@@ -94,11 +95,14 @@ function chatLabel(c) {
 }
 
 function renderSide() {
-  const groups = chats.filter(c => c.kind !== "single"), dms = chats.filter(c => c.kind === "single");
+  const groups = chats.filter(c => c.kind !== "single" && c.kind !== "mp"), dms = chats.filter(c => c.kind === "single");
+  const mps = chats.filter(c => c.kind === "mp");
   const part = (title, list) => '<h3>' + title + '</h3>' + list.map(c =>
     '<div class="chat' + (cur && cur.id === c.id ? ' sel' : '') + '" data-id="' + esc(c.id) + '">' + chatLabel(c) + '</div>').join("");
   const side = document.getElementById("side");
-  side.innerHTML = part("群聊", groups) + part("与应用的单聊", dms);
+  side.innerHTML = part("群聊", groups) + part("与应用的单聊", dms) + (mps.length ? part("公众号粉丝（微信）", mps) : "") +
+    '<h3>客户群群发任务（待成员确认）</h3><div id="tasks"></div>';
+  renderTasks();
   side.querySelectorAll(".chat").forEach(el => el.onclick = () => pick(el.dataset.id));
 }
 
@@ -106,7 +110,8 @@ function pick(id) {
   cur = chats.find(c => c.id === id); since = 0;
   document.getElementById("log").innerHTML = "";
   document.getElementById("tname").textContent = cur.name;
-  document.getElementById("tsub").textContent = (cur.external ? "外部群：成员是微信用户，群里没有机器人，@ 机器人不会送达。" :
+  document.getElementById("tsub").textContent = (cur.kind === "mp" ? "微信用户在县反诈公众号里提问（公众号回调）；答复是纯文字。" :
+    cur.external ? "外部群：成员是微信用户，群里没有机器人，@ 机器人不会送达；宣传只能由群主确认群发任务后发出。" :
     cur.kind === "single" ? "成员与应用「反诈哨兵」的单聊（应用回调）" : "内部群：@ 智能机器人「反诈哨兵」提问") +
     "　成员 " + cur.members.length + " 人";
   const sel = document.getElementById("member");
@@ -116,6 +121,8 @@ function pick(id) {
 
 function who(m) {
   if (m.from === "bot") return "🤖 反诈哨兵";
+  if (m.from === "wecom") return "💬 企业微信（群发助手）";
+  if (m.from === "wechat") return "💬 微信";
   if (m.from.startsWith("robot:")) return "📢 群机器人 " + m.from.slice(6);
   return names[m.from] || m.from;
 }
@@ -138,6 +145,26 @@ function addMsg(m) {
   if (atBottom) log.scrollTop = log.scrollHeight;
 }
 
+const TASK_STATE = {waiting: "等待确认", sent: "已发送", ignored: "成员未处理", cancelled: "已停止（未发出）"};
+async function renderTasks() {
+  const box = document.getElementById("tasks");
+  if (!box) return;
+  const [s, list] = await j("/sim/mass_tasks");
+  if (s !== 200) return;
+  box.innerHTML = list.length ? list.slice().reverse().map(t =>
+    '<div class="chat"><div class="n">' + esc(names[t.sender] || t.sender) + " → " + esc(t.groups.map(g => g.name).join("、")) +
+    '<span class="tag' + (t.state === "waiting" ? " ext" : "") + '">' + esc(TASK_STATE[t.state] || t.state) + '</span></div>' +
+    '<div class="note">' + esc((t.text || "[附件]").slice(0, 60)) + '</div>' +
+    ((t.state === "waiting" || t.state === "ignored") ? '<button data-act="confirm" data-id="' + esc(t.msgid) + '">在手机上确认发送</button> ' +
+      (t.state === "waiting" ? '<button data-act="ignore" data-id="' + esc(t.msgid) + '">不处理</button>' : "") : "") + '</div>').join("")
+    : '<div class="chat note">暂无</div>';
+  box.querySelectorAll("button").forEach(b => b.onclick = async () => {
+    await j("/sim/mass_tasks/" + b.dataset.act, {method: "POST", headers: {"Content-Type": "application/json"},
+      body: JSON.stringify({msgid: b.dataset.id})});
+    renderTasks(); poll();
+  });
+}
+
 let polling = false;
 async function poll() {
   if (!cur || polling) return;
@@ -156,10 +183,11 @@ async function send() {
   if (!cur || !text) return;
   const btn = document.getElementById("send"); btn.disabled = true;
   try {
-    const [s, r] = await j("/sim/say", {method: "POST", headers: {"Content-Type": "application/json"},
-      body: JSON.stringify({chat: cur.id, user: document.getElementById("member").value, text})});
+    const mp = cur.kind === "mp";
+    const [s, r] = await j(mp ? "/sim/mp/say" : "/sim/say", {method: "POST", headers: {"Content-Type": "application/json"},
+      body: JSON.stringify(mp ? {openid: cur.members[0].userid, text} : {chat: cur.id, user: document.getElementById("member").value, text})});
     document.getElementById("status").textContent = s !== 200 ? ("发送失败：" + (r.error || s)) :
-      r.delivered === false ? ("未送达机器人：" + r.reason) : ("已送达机器人（" + (r.channel === "app" ? "应用回调" : "智能机器人回调") + "），消息号 " + r.msgid);
+      r.delivered === false ? ("未送达机器人：" + r.reason) : ("已送达机器人（" + (r.channel === "app" ? "应用回调" : r.channel === "mp" ? "公众号回调" : "智能机器人回调") + "），消息号 " + r.msgid);
     if (s === 200) input.value = "";
   } finally { btn.disabled = false; poll(); }
 }
@@ -170,10 +198,10 @@ document.getElementById("text").addEventListener("keydown", e => { if (e.key ===
 (async () => {
   const [, list] = await j("/sim/chats");
   chats = list;
-  for (const c of chats) for (const m of c.members) names[m.userid] = m.name;
+  for (const c of chats) for (const m of c.members) names[m.userid] = c.kind === "mp" ? c.name.replace("（公众号粉丝）", "") : m.name;
   renderSide();
   if (chats.length) pick(chats[0].id);
-  setInterval(poll, 1000);
+  setInterval(() => { poll(); renderTasks(); }, 1000);
 })();
 </script>
 </body>

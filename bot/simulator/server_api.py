@@ -201,6 +201,8 @@ def _content(state, body, *, channel: str):
         plain = re.sub(r"<[^>]+>", "", desc)
         btn = sec.get("btntxt") or "详情"
         return mt, f"**{title}**\n{plain}\n[{btn}]({url})", extra
+    if mt == "interactive_taskcard" and channel == "app":
+        return _taskcard(body)
     if mt == "template_card":
         allowed = ("text_notice", "news_notice") if channel == "webhook" else \
             ("text_notice", "news_notice", "button_interaction", "vote_interaction", "multiple_interaction")
@@ -277,6 +279,8 @@ def message_send(state, body):
         result["response_code"] = secrets.token_urlsafe(48)
     if not users:
         raise ApiError(81013, None, **result)
+    if mt == "interactive_taskcard":
+        _register_taskcard(state, extra, users)
     # enable_duplicate_check: identical request inside the interval is dropped (silently) [decided]
     if body.get("enable_duplicate_check"):
         interval = min(int(body.get("duplicate_check_interval") or 1800), 4 * 3600)
@@ -304,6 +308,88 @@ def message_send(state, body):
             continue
         state.add_message(f"dm:{u}", "bot", text, mt, via="message/send", **extra)
     return result
+
+
+# --- task cards (任务卡片) ----------------------------------------------------------------------------
+# Confirmed from public SDKs that quote the official page (D:90236 "任务卡片消息"; WxJava, work_wechat,
+# PowerWeChat): message/send msgtype "interactive_taskcard" with {title <=128 B, description <=512 B
+# (both truncated), url (optional, <=2048 B), task_id (unique per app, [0-9A-Za-z_-@] <=128 B),
+# btn: 1-2 buttons {key ([0-9A-Za-z_-@] <=128 B), name, replace_name (default 已处理), color red|blue,
+# is_bold}}; a click comes back as Event taskcard_click with EventKey = key and TaskId; the card is
+# updated by POST message/update_taskcard {userids (<=1000), agentid, task_id, replace_name (<=18 B,
+# truncated)} (older SDKs send clicked_key instead), answer {errcode, errmsg, invaliduser}.
+# Not confirmed: the error codes for a repeated task_id, an unknown task_id or too many buttons
+# (the simulator answers 40058 [decided]); whether a card is still updatable after a long time.
+# WeCom's forum says task cards were superseded by template cards (update_template_card) [3P].
+_TASK_KEY = re.compile(r"^[0-9A-Za-z_\-@]{1,128}$")
+
+
+def _taskcard(body):
+    sec = _section(body, "interactive_taskcard")
+    title = truncate_utf8(str(sec.get("title") or ""), 128)
+    desc = truncate_utf8(str(sec.get("description") or ""), 512)
+    task_id = sec.get("task_id")
+    btn = sec.get("btn")
+    if not title or not desc:
+        raise ApiError(40058, "interactive_taskcard needs title and description. invalid Request Parameter")
+    if not isinstance(task_id, str) or not _TASK_KEY.match(task_id):
+        raise ApiError(40058, "interactive_taskcard.task_id is invalid. invalid Request Parameter")
+    if not isinstance(btn, list) or not 1 <= len(btn) <= 2:
+        raise ApiError(40058, "interactive_taskcard.btn must have 1 or 2 buttons. invalid Request Parameter")
+    buttons = []
+    for i, b in enumerate(btn):
+        if not isinstance(b, dict) or not _TASK_KEY.match(str(b.get("key") or "")) or not b.get("name"):
+            raise ApiError(40058, f"interactive_taskcard.btn[{i}] needs key and name. invalid Request Parameter")
+        buttons.append({"key": b["key"], "name": b["name"], "replace_name": b.get("replace_name") or "已处理"})
+    if utf8_len(sec.get("url") or "") > 2048:
+        raise ApiError(40058, "interactive_taskcard.url exceed max length 2048. invalid Request Parameter")
+    text = f"**{title}**\n{desc}\n" + " ".join(f"[{b['name']}]" for b in buttons)
+    return "interactive_taskcard", text, {"task_id": task_id, "buttons": buttons}
+
+
+def _register_taskcard(state, extra: dict, users: list) -> None:
+    with state.lock:
+        if extra["task_id"] in state.taskcards:
+            raise ApiError(40058, "task_id already exists. invalid Request Parameter")
+        state.taskcards[extra["task_id"]] = {"users": list(users), "buttons": extra["buttons"], "updates": []}
+
+
+@bp.route("/cgi-bin/message/update_taskcard", methods=["POST"])
+@api("message/update_taskcard")
+def message_update_taskcard(state, body):
+    try:
+        agentid = int(body.get("agentid"))
+    except (TypeError, ValueError):
+        raise ApiError(40056)
+    if agentid != state.agent_id:
+        raise ApiError(40056)
+    userids = body.get("userids")
+    if not isinstance(userids, list) or not userids or len(userids) > 1000:
+        raise ApiError(40058, "userids must list 1 to 1000 members. invalid Request Parameter")
+    task_id = body.get("task_id")
+    with state.lock:
+        card = state.taskcards.get(task_id) if isinstance(task_id, str) else None
+    if card is None:
+        raise ApiError(40058, "invalid task_id. invalid Request Parameter")
+    replace = body.get("replace_name")
+    if not replace and body.get("clicked_key"):
+        replace = next((b["replace_name"] for b in card["buttons"] if b["key"] == body["clicked_key"]), None)
+        if replace is None:
+            raise ApiError(40058, "invalid clicked_key. invalid Request Parameter")
+    if not isinstance(replace, str) or not replace:
+        raise ApiError(40058, "replace_name is empty. invalid Request Parameter")
+    replace = truncate_utf8(replace, 18)
+    invalid = [u for u in userids if u not in card["users"]]
+    with state.lock:
+        card["updates"].append({"userids": list(userids), "replace_name": replace, "time": round(time.time(), 3)})
+        for u in userids:
+            for m in state.by_chat.get(f"dm:{u}", []):
+                if m.get("task_id") == task_id:
+                    # the buttons give way to the replacement text, as the WeCom client shows it
+                    m.setdefault("card_text", m["text"])
+                    m["replace_name"] = replace
+                    m["text"] = m["card_text"].rsplit("\n", 1)[0] + f"\n【{replace}】"
+    return {"invaliduser": [u.lower() for u in invalid]}
 
 
 # --- appchat ------------------------------------------------------------------------------------

@@ -52,7 +52,8 @@ ERRMSG = {
 
 # APIs that accept fault injection and are counted in stats
 APIS = ("gettoken", "message/send", "appchat/create", "appchat/update", "appchat/get", "appchat/send",
-        "webhook/send", "webhook/upload_media", "aibot/response")
+        "webhook/send", "webhook/upload_media", "aibot/response",
+        "message/update_taskcard")
 
 MINUTE = 60.0
 HOUR = 3600.0
@@ -187,6 +188,8 @@ class SimState:
             self.windows: dict[tuple, SlidingWindow] = {}
             self.deliveries: list[dict] = []
             self.response_codes: dict[str, dict] = {}
+            # task cards sent by message/send (interactive_taskcard), by task_id
+            self.taskcards: dict[str, dict] = {}
             self.dup_check: dict[str, float] = {}
             self.webhook_media: dict[str, dict] = {}
             self.duplicate_callbacks = 0

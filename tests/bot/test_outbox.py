@@ -55,9 +55,28 @@ def test_long_markdown_is_split_into_rows_under_4096_bytes(outbox):
     assert all(len(r.payload["markdown"]["content"].encode()) <= 4096 for r in rows)
 
 
-def test_external_customer_group_is_not_reachable_by_robot(outbox):
+def test_external_customer_group_gets_a_mass_send_task_not_a_robot_message(outbox):
+    from bot.wechat_models import MassSendGroup, MassSendTask
+    assert outbox.to_group("binhe_residents", "**宣传**", markdown=True, dedupe_key="x") == 1
+    assert outbox.to_group("binhe_residents", "宣传", dedupe_key="x") == 0
+    with outbox.sessions() as s:
+        row = s.scalars(select(OutboxMessage)).one()
+        task = s.scalars(select(MassSendTask)).one()
+        group = s.scalars(select(MassSendGroup)).one()
+    assert row.channel == "mass_send" and row.target == "gridli"
+    assert row.payload == {"chat_type": "group", "chat_id_list": ["wrDemoBinheResidents0001"], "sender": "gridli",
+                           "allow_select": False, "text": {"content": "宣传"}}
+    assert task.state == "queued" and (group.group_id, group.status) == ("binhe_residents", "pending")
+
+
+def test_a_group_reached_only_by_mentions_is_unreachable(outbox):
+    cfg = outbox.config
+    g = cfg.group("bank_staff")
+    aibot_only = g.model_copy(update={"id": "aibot_only", "send": g.send.model_copy(update={"via": "aibot",
+                                                                                          "robot": None})})
+    outbox.config = cfg.model_copy(update={"groups": list(cfg.groups) + [aibot_only]})
     with pytest.raises(Unreachable, match="not reachable by the bot"):
-        outbox.to_group("binhe_residents", "宣传", dedupe_key="x")
+        outbox.to_group("aibot_only", "宣传", dedupe_key="y")
     assert count(outbox) == 0
 
 

@@ -17,7 +17,9 @@ def test_chats_cover_groups_and_dms(sim, config):
         c = chats[f"dm:{p.userid}"]
         assert c["kind"] == "single" and c["members"] == [{"userid": p.userid, "name": p.name, "role": p.roles[0]}]
     assert chats["binhe_residents"]["external"] is True and chats["dongguan_grid"]["external"] is False
-    assert len(chats) == len(config.groups) + len(config.people)
+    followers = [c for c in chats.values() if c["kind"] == "mp"]   # the official account's demo followers
+    assert len(followers) == 4 and all(c["id"].startswith("mp:") for c in followers)
+    assert len(chats) == len(config.groups) + len(config.people) + len(followers)
     liu = next(m for m in chats["dongguan_grid"]["members"] if m["userid"] == "res_liu")
     assert liu == {"userid": "res_liu", "name": "刘大爷", "role": "resident"}
 

@@ -1,0 +1,402 @@
+"""Scheduled rebroadcast campaigns: what a slot sends to each group, exactly once.
+
+A slot (campaign, slot time) goes through its groups; each group gets one item chosen by
+priority (fraud types with more weight get more slots, every type reaches every group at
+least once in `floor_days`) and rotation (an item is not repeated to a group within
+`rotation_days`, and the least-sent item of a type goes first). Each (campaign, slot, group)
+is one delivery-log row and at most one outbox row, both keyed, so a slot that fires twice
+(restart, second instance) sends nothing twice.
+"""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import logging
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Optional
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+
+from bot.campaign_models import CampaignDelivery, CampaignState
+from bot.config import CampaignConfig, Config, GroupConfig
+from bot.db import insert_unless_exists, session_scope
+from bot.models import OutboxMessage
+from bot.wechat_models import MassSendGroup, MassSendTask
+from bot.outbox import Unreachable
+
+log = logging.getLogger(__name__)
+
+HISTORY_DAYS = 62
+FAILING_AFTER = 3           # this many permanent failures in a row mark a group as failing
+
+
+@dataclass(frozen=True)
+class PoolItem:
+    """One thing a campaign can send: a venue template or a Q&A scenario summary."""
+    id: str
+    intent: str             # a fraud intent id, "app" or "general"
+    title: str
+    text: str
+    markdown: Optional[str] = None
+    image: Optional[Path] = None
+
+
+# --- the pool ------------------------------------------------------------------------------
+
+def scenario_items(library) -> list[PoolItem]:
+    """Each fraud scenario of the Q&A library as a short push: type, red flags, what to do."""
+    from content.answers import FOOTER
+    items = []
+    for sc in library.scenarios.values():
+        if sc.id in ("after_scam", "app"):
+            continue
+        flags = "；".join(f"{i}.{f}" for i, f in enumerate(sc.red_flags[:2], 1))
+        text = f"【防骗提醒·{sc.name}】{sc.summary}\n识别：{flags}\n{sc.now}\n{FOOTER}"
+        md = (f"**防骗提醒·{sc.name}**\n{sc.summary}\n> 识别：{flags}\n"
+              f'<font color="warning">{sc.now}</font>\n{FOOTER}')
+        items.append(PoolItem(id=f"scenario:{sc.id}", intent=sc.id, title=sc.name, text=text, markdown=md))
+    return items
+
+
+def venue_items(venues, kind: str) -> list[PoolItem]:
+    """A venue's templates (plus the general ones); the network venue sends its SMS versions."""
+    from content.venues import VENUES
+    if venues is None or kind not in VENUES:
+        return []
+    out = []
+    for it in venues.items_for(kind):
+        text = it.sms if kind == "network" and it.sms else it.text
+        out.append(PoolItem(id=f"venue:{it.id}", intent=it.intent, title=it.title, text=text.strip(),
+                            markdown=(it.markdown or "").strip() or None, image=it.image))
+    return out
+
+
+def pool_for(campaign: CampaignConfig, group: GroupConfig, library, venues) -> list[PoolItem]:
+    items: list[PoolItem] = []
+    if "venue" in campaign.draw_from:
+        items += venue_items(venues, group.kind)
+    if "scenario" in campaign.draw_from:
+        items += scenario_items(library)
+    if campaign.msgtype == "image":
+        items = [i for i in items if i.image is not None]
+    return items
+
+
+# --- choosing -----------------------------------------------------------------------------
+
+@dataclass
+class History:
+    """What a group received: (item id, intent, slot) of queued deliveries, oldest first."""
+    sends: list[tuple[str, str, dt.datetime]]
+    start: Optional[dt.datetime] = None
+
+    def last_sent(self, key, by_intent: bool) -> Optional[dt.datetime]:
+        last = None
+        for item_id, intent, slot in self.sends:
+            if (intent if by_intent else item_id) == key:
+                last = slot
+        return last
+
+
+def choose(pool: list[PoolItem], history: History, weights: dict[str, float], now: dt.datetime,
+           rotation_days: int, floor_days: int, interval: dt.timedelta, general_weight: float = 1.0
+           ) -> Optional[PoolItem]:
+    """The item this group gets now, or None when everything was sent within rotation_days."""
+    fresh_after = now - dt.timedelta(days=rotation_days)
+    eligible = [i for i in pool if rotation_days == 0 or (history.last_sent(i.id, False) or dt.datetime.min.replace(
+        tzinfo=dt.timezone.utc)) <= fresh_after]
+    if not eligible:
+        return None
+    types = sorted({i.intent for i in eligible})
+    # floor: earliest deadline first as soon as waiting any longer could miss a deadline
+    start = history.start or now
+    deadlines = sorted(((history.last_sent(t, True) or start) + dt.timedelta(days=floor_days), t) for t in types)
+    if any(d <= now + k * interval for k, (d, _t) in enumerate(deadlines, 1)):
+        chosen_type = deadlines[0][1]
+    else:
+        def weight(t):
+            if t in ("general", "app"):
+                return weights.get(t, general_weight)
+            return weights.get(t, 1.0)
+        total_w = sum(weight(t) for t in types) or 1.0
+        counts = Counter(intent for _i, intent, _s in history.sends)
+        sent_total = sum(counts[t] for t in types)
+        # the type furthest behind its share of all slots so far
+        chosen_type = max(types, key=lambda t: (weight(t) / total_w * (sent_total + 1) - counts[t], weight(t), t))
+    candidates = [i for i in eligible if i.intent == chosen_type]
+    uses = Counter(item_id for item_id, _t, _s in history.sends)
+    return min(candidates, key=lambda i: (uses[i.id], history.last_sent(i.id, False) or dt.datetime.min.replace(
+        tzinfo=dt.timezone.utc), i.id))
+
+
+# --- time ---------------------------------------------------------------------------------
+
+def trigger_for(campaign: CampaignConfig, tz: str):
+    from apscheduler.triggers.cron import CronTrigger
+    return CronTrigger.from_crontab(campaign.cron, timezone=ZoneInfo(tz))
+
+
+def previous_slot(campaign: CampaignConfig, tz: str, now: dt.datetime) -> dt.datetime:
+    """The latest scheduled time at or before now (the slot a late run belongs to)."""
+    trig = trigger_for(campaign, tz)
+    t = trig.get_next_fire_time(None, now - dt.timedelta(days=32))
+    last = t
+    while t is not None and t <= now:
+        last = t
+        t = trig.get_next_fire_time(t, t + dt.timedelta(seconds=1))
+    return last.astimezone(dt.timezone.utc)
+
+
+def slot_interval(campaign: CampaignConfig, tz: str, now: dt.datetime) -> dt.timedelta:
+    trig = trigger_for(campaign, tz)
+    a = trig.get_next_fire_time(None, now)
+    b = trig.get_next_fire_time(a, a + dt.timedelta(seconds=1))
+    return (b - a) if a and b else dt.timedelta(days=1)
+
+
+def in_quiet_hours(campaign: CampaignConfig, tz: str, when: dt.datetime) -> bool:
+    window = campaign.quiet_window()
+    if window is None:
+        return False
+    local = when.astimezone(ZoneInfo(tz))
+    m = local.hour * 60 + local.minute
+    a, b = window[0][0] * 60 + window[0][1], window[1][0] * 60 + window[1][1]
+    return (a <= m < b) if a <= b else (m >= a or m < b)
+
+
+# --- running a slot -----------------------------------------------------------------------
+
+def is_paused(sessions, name: str) -> bool:
+    with sessions() as s:
+        return bool(s.scalar(select(CampaignState.paused).where(CampaignState.name == name)))
+
+
+def set_paused(sessions, name: str, paused: bool, who: str, now: dt.datetime) -> None:
+    with session_scope(sessions) as s:
+        row = s.get(CampaignState, name)
+        if row is None:
+            s.add(CampaignState(name=name, paused=paused, changed_by=who, changed_at=now))
+        else:
+            row.paused, row.changed_by, row.changed_at = paused, who, now
+
+
+def _histories(s, group_ids: list[str], now: dt.datetime) -> dict[str, History]:
+    since = now - dt.timedelta(days=HISTORY_DAYS)
+    rows = s.execute(select(CampaignDelivery.group_id, CampaignDelivery.item_id, CampaignDelivery.intent,
+                            CampaignDelivery.slot)
+                     .where(CampaignDelivery.group_id.in_(group_ids), CampaignDelivery.state == "queued",
+                            CampaignDelivery.slot >= since)
+                     .order_by(CampaignDelivery.slot, CampaignDelivery.id))
+    out: dict[str, History] = defaultdict(lambda: History([]))
+    for gid, item, intent, slot in rows:
+        out[gid].sends.append((item, intent, slot))
+    firsts = s.execute(select(CampaignDelivery.group_id, func.min(CampaignDelivery.slot))
+                       .where(CampaignDelivery.group_id.in_(group_ids)).group_by(CampaignDelivery.group_id))
+    for gid, first in firsts:
+        out[gid].start = first
+    return out
+
+
+def _failing(s, group_ids: list[str], now: dt.datetime) -> dict[str, str]:
+    """Groups whose last campaign pushes all ended dead with a permanent error: group → reason."""
+    since = now - dt.timedelta(days=7)
+    rows = s.execute(select(OutboxMessage.group_id, OutboxMessage.state, OutboxMessage.last_error)
+                     .where(OutboxMessage.group_id.in_(group_ids), OutboxMessage.source.like("campaign:%"),
+                            OutboxMessage.created_at >= since, OutboxMessage.state.in_(("sent", "dead")))
+                     .order_by(OutboxMessage.id.desc()))
+    recent: dict[str, list] = defaultdict(list)
+    for gid, state, err in rows:
+        if len(recent[gid]) < FAILING_AFTER:
+            recent[gid].append((state, err))
+    return {gid: r[0][1] or "dead" for gid, r in recent.items()
+            if len(r) == FAILING_AFTER and all(st == "dead" for st, _e in r)}
+
+
+def outbox_key(name: str, slot: dt.datetime, group_id: str) -> str:
+    return f"campaign:{name}:{slot.astimezone(dt.timezone.utc):%Y%m%dT%H%MZ}:{group_id}"
+
+
+def _queue(outbox, campaign: CampaignConfig, group: GroupConfig, item: PoolItem, key: str, session) -> None:
+    """Put the item into the outbox in the message type the campaign asks for."""
+    source = f"campaign:{campaign.name}"
+    if campaign.msgtype in ("text", "markdown"):
+        md = campaign.msgtype == "markdown" and item.markdown is not None
+        outbox.to_group(group.id, item.markdown if md else item.text, markdown=md, dedupe_key=key, source=source,
+                        session=session)
+        return
+    if group.send.via != "webhook":
+        # images and news go through a group robot; elsewhere the text version is sent
+        outbox.to_group(group.id, item.text, dedupe_key=key, source=source, session=session)
+        return
+    if campaign.msgtype == "image":
+        raw = item.image.read_bytes()
+        payload = {"msgtype": "image", "image": {"base64": base64.b64encode(raw).decode(),
+                                                 "md5": hashlib.md5(raw).hexdigest()}}
+    else:
+        desc = item.text.encode("utf-8")[:500].decode("utf-8", "ignore")
+        payload = {"msgtype": "news", "news": {"articles": [{"title": item.title, "description": desc,
+                                                             "url": campaign.news_url}]}}
+    outbox.enqueue(channel="webhook", target=group.send.robot, msgtype=campaign.msgtype, payload=payload,
+                   dedupe_key=key, group_id=group.id, source=source, session=session)
+
+
+@dataclass
+class SlotResult:
+    slot: dt.datetime
+    counts: Counter
+    new: int
+
+    def summary(self) -> str:
+        names = {"queued": "已排队发送", "unreachable": "机器人无法触达", "quiet": "静默时段", "failing": "群发送持续失败",
+                 "empty": "无可发内容", "duplicate": "此前已发"}
+        return "，".join(f"{names.get(k, k)}{v}个群" for k, v in self.counts.items()) or "没有目标群"
+
+
+def run_slot(svc, campaign: CampaignConfig, slot: dt.datetime, now: Optional[dt.datetime] = None,
+             weights: Optional[dict] = None) -> SlotResult:
+    """Enqueue one slot of a campaign for all its groups (idempotent per campaign, slot, group)."""
+    now = now or slot
+    cfg: Config = svc.config
+    groups = cfg.campaign_groups(campaign)
+    gids = [g.id for g in groups]
+    weights = cfg.priorities.weights if weights is None else weights
+    interval = slot_interval(campaign, cfg.timezone, now)
+    quiet = in_quiet_hours(campaign, cfg.timezone, slot)
+    counts: Counter = Counter()
+    new = 0
+    with session_scope(svc.sessions) as s:
+        hist = _histories(s, gids, now)
+        failing = _failing(s, gids, now)
+        for g in groups:
+            key = outbox_key(campaign.name, slot, g.id)
+            item, state, reason = None, "queued", None
+            if quiet:
+                state, reason = "quiet", f"静默时段 {campaign.quiet_hours}"
+            elif g.id in failing:
+                state, reason = "failing", f"最近{FAILING_AFTER}次推送均失败：{failing[g.id]}"
+            else:
+                item = choose(pool_for(campaign, g, svc.library, svc.venues), hist[g.id], weights, now,
+                              campaign.rotation_days, cfg.priorities.floor_days, interval, cfg.priorities.general_weight)
+                if item is None:
+                    state, reason = "empty", f"{campaign.rotation_days}天内内容已全部发过"
+            row = dict(campaign=campaign.name, slot=slot, group_id=g.id, item_id=item.id if item else None,
+                       intent=item.intent if item else None, state=state, reason=reason,
+                       outbox_key=key if state == "queued" else None, created_at=now)
+            if insert_unless_exists(s, CampaignDelivery, row, ["campaign", "slot", "group_id"]) is None:
+                counts["duplicate"] += 1          # this slot already ran for this group
+                continue
+            if state == "queued":
+                try:
+                    _queue(svc.outbox, campaign, g, item, key, s)
+                except Unreachable as e:          # raised before anything was queued
+                    s.execute(CampaignDelivery.__table__.update()
+                              .where(CampaignDelivery.campaign == campaign.name, CampaignDelivery.slot == slot,
+                                     CampaignDelivery.group_id == g.id)
+                              .values(state="unreachable", outbox_key=None, reason=str(e)))
+                    state = "unreachable"
+            counts[state] += 1
+            new += 1
+            if state == "queued":
+                hist[g.id].sends.append((item.id, item.intent, slot))
+    if counts["queued"]:
+        svc.sender.wake.set()
+    log.info("campaign %s slot %s: %s", campaign.name, slot.isoformat(), dict(counts))
+    return SlotResult(slot, counts, new)
+
+
+def record_missed(svc, campaign: CampaignConfig, slot: dt.datetime) -> None:
+    """A slot the service could not run in time: recorded per group, nothing sent."""
+    with session_scope(svc.sessions) as s:
+        for g in svc.config.campaign_groups(campaign):
+            insert_unless_exists(s, CampaignDelivery, dict(
+                campaign=campaign.name, slot=slot, group_id=g.id, state="missed",
+                reason="服务停机，超过补发时限", created_at=slot), ["campaign", "slot", "group_id"])
+
+
+def preview(svc, campaign: CampaignConfig, now: dt.datetime) -> list[tuple[GroupConfig, Optional[PoolItem]]]:
+    """What the next slot would send to each group (nothing is recorded)."""
+    groups = svc.config.campaign_groups(campaign)
+    interval = slot_interval(campaign, svc.config.timezone, now)
+    with svc.sessions() as s:
+        hist = _histories(s, [g.id for g in groups], now)
+    return [(g, choose(pool_for(campaign, g, svc.library, svc.venues), hist[g.id], svc.config.priorities.weights,
+                       now, campaign.rotation_days, svc.config.priorities.floor_days, interval,
+                       svc.config.priorities.general_weight)) for g in groups]
+
+
+# --- the delivery log -----------------------------------------------------------------------
+
+@dataclass
+class LogLine:
+    day: dt.date
+    group_id: str
+    scheduled: int
+    sent: int
+    failed: int
+    pending: int
+    other: Counter
+    reasons: list[str]
+
+
+def delivery_log(svc, since: dt.datetime, group: Optional[str] = None) -> list[LogLine]:
+    """Per group and day (service timezone): scheduled, sent, failed with the reason, and the rest."""
+    tz = ZoneInfo(svc.config.timezone)
+    with svc.sessions() as s:
+        q = select(CampaignDelivery).where(CampaignDelivery.slot >= since)
+        if group:
+            q = q.where(CampaignDelivery.group_id == group)
+        deliveries = list(s.scalars(q.order_by(CampaignDelivery.slot)))
+        keys = [d.outbox_key for d in deliveries if d.outbox_key]
+        outbox: dict[str, list] = defaultdict(list)
+        confirmed: dict[tuple, str] = {}
+        for chunk in _chunks(keys, 500):
+            for r in s.execute(select(OutboxMessage.dedupe_key, OutboxMessage.state, OutboxMessage.last_error)
+                               .where(OutboxMessage.dedupe_key.in_(chunk + [f"{k}#1" for k in chunk]))):
+                outbox[r[0].split("#")[0]].append((r[1], r[2]))
+            # a customer group counts only when its owner really sent the mass-send task
+            for key, gid, status in s.execute(
+                    select(MassSendTask.dedupe_key, MassSendGroup.group_id, MassSendGroup.status)
+                    .join(MassSendGroup, MassSendGroup.task_id == MassSendTask.id)
+                    .where(MassSendTask.dedupe_key.in_(chunk))):
+                confirmed[(key, gid)] = status
+    lines: dict[tuple, LogLine] = {}
+    for d in deliveries:
+        day = d.slot.astimezone(tz).date()
+        line = lines.setdefault((day, d.group_id), LogLine(day, d.group_id, 0, 0, 0, 0, Counter(), []))
+        if d.state != "queued":
+            line.other[d.state] += 1
+            if d.reason and d.reason not in line.reasons:
+                line.reasons.append(d.reason)
+            continue
+        line.scheduled += 1
+        states = outbox.get(d.outbox_key, [])
+        member = confirmed.get((d.outbox_key, d.group_id))
+        if member is not None and not any(st == "dead" for st, _e in states):
+            if member == "sent":
+                line.sent += 1
+            elif member == "pending":
+                line.pending += 1
+            else:
+                line.failed += 1
+                reason = "群主未确认发送" if member == "not_sent" else "群发任务失败"
+                if reason not in line.reasons:
+                    line.reasons.append(reason)
+        elif states and all(st == "sent" for st, _e in states):
+            line.sent += 1
+        elif any(st == "dead" for st, _e in states):
+            line.failed += 1
+            err = next(e for st, e in states if st == "dead")
+            if err and err not in line.reasons:
+                line.reasons.append(err)
+        else:
+            line.pending += 1
+    return sorted(lines.values(), key=lambda x: (x.day, x.group_id))
+
+
+def _chunks(seq: list, n: int) -> Iterable[list]:
+    for i in range(0, len(seq), n):
+        yield seq[i:i + n]

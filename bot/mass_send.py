@@ -1,0 +1,184 @@
+"""Customer groups (客户群) of WeChat residents: pushes only by mass-send tasks a member confirms.
+
+What was confirmed from WeCom's documentation, and what not (searched 2026; corpora docs/issues/code):
+
+Confirmed on WeCom's own pages (developer.work.weixin.qq.com/document/path/92135 创建企业群发,
+97610 提醒成员群发, 96355 获取企业的全部群发记录):
+- POST /cgi-bin/externalcontact/add_msg_template with chat_type "group", chat_id_list (at most 2000
+  customer groups; with it the owner need not pick groups — WeCom client 4.1.10 or later), sender
+  (the member; required for chat_type group), allow_select, text.content (≤ 4000 bytes), attachments
+  (≤ 9: image/link/miniprogram/video/file).
+- "调用该接口并不会直接发送消息给客户/客户群，需要成员确认后才会执行发送": nothing is sent until the
+  member confirms. Each customer group receives at most as many mass messages a month as the month
+  has days (the group may be set to one a day / seven a week).
+- The app's secret must be configured under 客户联系 → 可调用应用 (a self-built app only sees members
+  in its visible range). remind_groupmsg_send exists (at most 3 reminders per 24 h).
+- get_groupmsg_task {msgid, limit, cursor} -> task_list [{userid, status, send_time}];
+  get_groupmsg_send_result {msgid, userid, limit, cursor} -> send_list [{chat_id, userid, status,
+  send_time}], and for customer-group tasks only the groups already sent are listed.
+
+Confirmed only from third-party SDKs that copy the docs (WxJava, go-workwx, EasyWeChat, a PHP SDK,
+a WeCom forum post showing {"errcode":40096,…,"fail_list":[]}), not from an official page read here:
+- add_msg_template answers {errcode, errmsg, fail_list, msgid};
+- task_list.status 0 未发送 / 1 已确认 / 2 已发送; send_list.status 0 未发送 / 1 已发送 /
+  2 not a friend / 3 the customer already got another mass message;
+- cancel_groupmsg_send {msgid} stops a task nobody sent yet.
+
+Not confirmed: whether and when WeCom lets an unconfirmed task lapse on its own (we expire it after
+mass_send.expire_hours and cancel it), the error code for an unknown msgid, and whether a member can
+confirm a chat_id_list task partly (allow_select is false here; a group missing from send_list after
+the member sent is recorded as not sent).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Optional
+
+from sqlalchemy import func, select, update
+
+from bot.db import session_scope, utcnow
+from bot.wechat_models import MassSendGroup, MassSendTask
+from bot.wecom_api import ApiError
+
+log = logging.getLogger(__name__)
+
+TASK_SENT = 2          # get_groupmsg_task: 2 = 已发送
+
+
+def _task_id(row) -> Optional[int]:
+    src = row.source or ""
+    return int(src.split(":", 1)[1]) if src.startswith("mass_send:") else None
+
+
+def task_created(config, sessions, row, result: dict, now: dt.datetime) -> None:
+    """add_msg_template succeeded: remember the msgid and tell the owner what waits for them."""
+    from bot.outbox import Outbox
+    task_id = _task_id(row)
+    if task_id is None:
+        return
+    with session_scope(sessions) as s:
+        task = s.get(MassSendTask, task_id)
+        if task is None or task.state != "queued":
+            return
+        task.state, task.msgid, task.task_created_at = "waiting", str(result["msgid"]), now
+        names = [config.group(g.group_id).name if config.group(g.group_id) else g.group_id
+                 for g in s.scalars(select(MassSendGroup).where(MassSendGroup.task_id == task_id))]
+        preview = task.text if len(task.text) <= 80 else task.text[:80] + "…"
+        text = (f"【待确认的群发】有一条反诈宣传等您发到客户群：{'、'.join(names)}。\n"
+                "请打开企业微信，在「群发助手」里确认发送。您确认后群里才能收到，没确认就不算发出。\n"
+                f"内容：{preview}")
+        Outbox(config, sessions).to_users([task.owner], text, dedupe_key=f"mass_notice:{task_id}",
+                                          source=f"mass_send:{task_id}", session=s)
+
+
+def task_failed(sessions, row, reason: str, now: dt.datetime) -> None:
+    """WeCom refused the task for good: no group got anything."""
+    task_id = _task_id(row)
+    if task_id is None:
+        return
+    with session_scope(sessions) as s:
+        s.execute(update(MassSendTask).where(MassSendTask.id == task_id, MassSendTask.state == "queued")
+                  .values(state="failed", error=reason, finished_at=now))
+        s.execute(update(MassSendGroup).where(MassSendGroup.task_id == task_id, MassSendGroup.status == "pending")
+                  .values(status="failed", updated_at=now))
+
+
+def _pages(api, path: str, body: dict, key: str) -> list:
+    out, cursor = [], ""
+    for _ in range(100):
+        res = api.call(path, dict(body, limit=1000, cursor=cursor))
+        out += res.get(key) or []
+        cursor = res.get("next_cursor") or ""
+        if not cursor:
+            break
+    return out
+
+
+def poll(config, sessions, api, now: Optional[dt.datetime] = None, limit: int = 200) -> dict:
+    """Ask WeCom what became of every waiting task and record it per group; idempotent.
+
+    Returns counts {"polled", "done", "expired", "errors"}.
+    """
+    now = now or utcnow()
+    expire = dt.timedelta(hours=config.mass_send.expire_hours)
+    counts = {"polled": 0, "done": 0, "expired": 0, "errors": 0}
+    with sessions() as s:
+        tasks = list(s.scalars(select(MassSendTask).where(MassSendTask.state == "waiting")
+                               .order_by(MassSendTask.polled_at.is_not(None), MassSendTask.polled_at,
+                                         MassSendTask.id).limit(limit)))
+    for task in tasks:
+        counts["polled"] += 1
+        try:
+            outcome = _poll_one(config, sessions, api, task, now, expire)
+        except ApiError as e:
+            counts["errors"] += 1
+            log.warning("mass-send task %s (%s): poll failed: %s", task.id, task.msgid, e)
+            with session_scope(sessions) as s:
+                s.execute(update(MassSendTask).where(MassSendTask.id == task.id)
+                          .values(polled_at=now, polls=MassSendTask.polls + 1, error=str(e)[:500]))
+            continue
+        if outcome:
+            counts[outcome] += 1
+    return counts
+
+
+def _poll_one(config, sessions, api, task: MassSendTask, now, expire) -> Optional[str]:
+    members = _pages(api, "externalcontact/get_groupmsg_task", {"msgid": task.msgid}, "task_list")
+    mine = next((m for m in members if m.get("userid") == task.owner), None)
+    status = int(mine.get("status", 0)) if mine else 0
+    sent: dict[str, Optional[int]] = {}
+    if status in (1, TASK_SENT):
+        for r in _pages(api, "externalcontact/get_groupmsg_send_result",
+                        {"msgid": task.msgid, "userid": task.owner}, "send_list"):
+            if r.get("chat_id") and int(r.get("status", 0)) == 1:
+                sent[str(r["chat_id"])] = r.get("send_time")
+    outcome = None
+    with session_scope(sessions) as s:
+        groups = list(s.scalars(select(MassSendGroup).where(MassSendGroup.task_id == task.id)))
+        for g in groups:
+            if g.chat_id in sent and g.status != "sent":
+                t = sent[g.chat_id]
+                g.status, g.updated_at = "sent", now
+                g.sent_at = dt.datetime.fromtimestamp(int(t), dt.timezone.utc) if t else now
+        t = s.get(MassSendTask, task.id)
+        t.polled_at, t.polls, t.error = now, (t.polls or 0) + 1, None
+        if status == TASK_SENT:
+            for g in groups:
+                if g.status == "pending":
+                    g.status, g.updated_at = "not_sent", now
+            t.state, t.finished_at = "done", now
+            outcome = "done"
+        elif task.task_created_at and now - task.task_created_at > expire:
+            for g in groups:
+                if g.status == "pending":
+                    g.status, g.updated_at = "not_sent", now
+            t.state, t.finished_at = "expired", now
+            outcome = "expired"
+    if outcome == "expired":
+        log.warning("mass-send task %s was not confirmed by %s in time: recorded as not sent", task.id, task.owner)
+        try:   # best effort: the member should not send an outdated message later
+            api.call("externalcontact/cancel_groupmsg_send", {"msgid": task.msgid})
+        except ApiError as e:
+            log.warning("could not cancel mass-send task %s: %s", task.msgid, e)
+    return outcome
+
+
+def reach(sessions, since: dt.datetime, until: Optional[dt.datetime] = None) -> dict[str, int]:
+    """Messages that really reached each customer group in [since, until): for coverage/assessment."""
+    q = (select(MassSendGroup.group_id, func.count()).where(MassSendGroup.status == "sent",
+                                                            MassSendGroup.sent_at >= since)
+         .group_by(MassSendGroup.group_id))
+    if until is not None:
+        q = q.where(MassSendGroup.sent_at < until)
+    with sessions() as s:
+        return {g: n for g, n in s.execute(q)}
+
+
+def delivery(sessions, dedupe_key: str) -> dict[str, str]:
+    """{group_id: status} of the task queued under an outbox dedupe key ({} if there is none)."""
+    with sessions() as s:
+        rows = s.execute(select(MassSendGroup.group_id, MassSendGroup.status)
+                         .join(MassSendTask, MassSendTask.id == MassSendGroup.task_id)
+                         .where(MassSendTask.dedupe_key == dedupe_key))
+        return {g: st for g, st in rows}

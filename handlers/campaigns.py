@@ -1,0 +1,76 @@
+"""#推送: list, preview, run now, pause and resume scheduled campaigns (admin and propaganda staff)."""
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from bot.message import Message, Reply
+from handlers.router import Context, Handler
+
+USAGE = "用法：#推送 列表 | #推送 预览 名称 | #推送 立即 名称 | #推送 暂停 名称 | #推送 恢复 名称"
+
+
+class CampaignHandler(Handler):
+    name = "campaigns"
+    command = "推送"
+    roles = {"admin", "propaganda"}
+    chats = {"leadership", "single"}
+    usage = "#推送 列表|预览|立即|暂停|恢复 名称"
+    summary = "管理定时宣传推送"
+
+    def __init__(self, service_ref):
+        self._svc = service_ref
+
+    def handle(self, msg: Message, ctx: Context, args: str = "") -> list[Reply]:
+        from bot import campaigns as cp
+        svc = self._svc()
+        parts = args.split(maxsplit=1)
+        action = parts[0] if parts else ""
+        name = parts[1].strip() if len(parts) > 1 else ""
+        now = ctx.clock()
+        if action == "列表":
+            return [Reply(list_text(svc, now))]
+        if action not in ("预览", "立即", "暂停", "恢复"):
+            return [Reply(USAGE)]
+        campaign = svc.config.campaign(name)
+        if campaign is None:
+            names = "、".join(c.name for c in svc.config.campaigns) or "无"
+            return [Reply(f"没有名为“{name}”的推送。现有：{names}。\n{USAGE}")]
+        if action == "暂停":
+            cp.set_paused(svc.sessions, name, True, msg.sender, now)
+            return [Reply(f"已暂停“{name}”，发送 #推送 恢复 {name} 可恢复。")]
+        if action == "恢复":
+            cp.set_paused(svc.sessions, name, False, msg.sender, now)
+            return [Reply(f"已恢复“{name}”。")]
+        if action == "预览":
+            return [Reply(preview_text(svc, campaign, now))]
+        slot = now.replace(second=0, microsecond=0)
+        result = cp.run_slot(svc, campaign, slot, now)
+        return [Reply(f"“{name}”已立即推送：{result.summary()}。")]
+
+
+def list_text(svc, now: dt.datetime) -> str:
+    from bot.campaigns import is_paused, trigger_for
+    if not svc.config.campaigns:
+        return "尚未配置定时推送。"
+    tz = ZoneInfo(svc.config.timezone)
+    lines = ["【定时推送】"]
+    for c in svc.config.campaigns:
+        nxt = trigger_for(c, svc.config.timezone).get_next_fire_time(None, now)
+        state = "已停用" if not c.enabled else "已暂停" if is_paused(svc.sessions, c.name) else "运行中"
+        groups = len(svc.config.campaign_groups(c))
+        when = nxt.astimezone(tz).strftime("%m-%d %H:%M") if nxt else "-"
+        lines.append(f"{c.name}：{state}，{groups}个群，下次 {when}（{c.cron}）")
+    return "\n".join(lines)
+
+
+def preview_text(svc, campaign, now: dt.datetime) -> str:
+    from bot.campaigns import preview
+    lines = [f"【预览：{campaign.name}】下次每个群将收到："]
+    for group, item in preview(svc, campaign, now)[:6]:
+        lines.append(f"· {group.name}：{item.title if item else '（无可发内容）'}")
+    first = next((item for _g, item in preview(svc, campaign, now) if item), None)
+    if first:
+        lines.append("——")
+        lines.append(first.text)
+    return "\n".join(lines)
