@@ -9,7 +9,7 @@ from typing import Callable, Optional
 from flask import Flask, jsonify
 
 from bot.channels.crypto import CallbackCrypto
-from bot.config import Config
+from bot.config import Config, ConfigError
 from bot.db import ensure_schema, make_engine, session_factory, utcnow
 from bot.inbox import Inbox
 from bot.outbox import Outbox
@@ -75,6 +75,10 @@ class Service:
         self.ctx = Context(config=config, sessions=self.sessions, outbox=self.outbox, clock=clock)
         self.library, self.matcher = load_content(config)
         self.venues = load_venues()
+        from bot.campaigns import check_pools
+        pool_errors = check_pools(config, self.library, self.venues)
+        if pool_errors:
+            raise ConfigError(config.source or "config", pool_errors)
         self.router = build_router(list(handlers or []) + [CampaignHandler(lambda: self),
                                                            MpHandler(), *warning_handlers(self.matcher, self.library),
                                                            AskHandler(self.library, self.matcher)])

@@ -9,9 +9,7 @@ is one delivery-log row and at most one outbox row, both keyed, so a slot that f
 """
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import hashlib
 import logging
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -84,6 +82,18 @@ def pool_for(campaign: CampaignConfig, group: GroupConfig, library, venues) -> l
     if campaign.msgtype == "image":
         items = [i for i in items if i.image is not None]
     return items
+
+
+def check_pools(config: Config, library, venues) -> list[str]:
+    """Config errors for campaigns that would have nothing to send to one of their groups."""
+    errors = []
+    for i, c in enumerate(config.campaigns):
+        for g in config.campaign_groups(c):
+            if not pool_for(c, g, library, venues):
+                what = "+".join(c.draw_from) + (" with posters" if c.msgtype == "image" else "")
+                errors.append(f"campaigns.{i}.draw_from: nothing to send to group {g.id} "
+                              f"(kind {g.kind}) from {what}")
+    return errors
 
 
 # --- choosing -----------------------------------------------------------------------------
@@ -221,27 +231,19 @@ def outbox_key(name: str, slot: dt.datetime, group_id: str) -> str:
 
 
 def _queue(outbox, campaign: CampaignConfig, group: GroupConfig, item: PoolItem, key: str, session) -> None:
-    """Put the item into the outbox in the message type the campaign asks for."""
+    """Put the item into the outbox in the message type the campaign asks for (the outbox picks
+    what each group's channel renders: a customer group gets plain text in a mass-send task)."""
     source = f"campaign:{campaign.name}"
-    if campaign.msgtype in ("text", "markdown"):
+    if campaign.msgtype == "image":
+        outbox.to_group_image(group.id, item.image.read_bytes(), dedupe_key=key, source=source, session=session)
+    elif campaign.msgtype == "news":
+        desc = item.text.encode("utf-8")[:500].decode("utf-8", "ignore")
+        outbox.to_group_news(group.id, [{"title": item.title, "description": desc, "url": campaign.news_url}],
+                             dedupe_key=key, text=item.text, source=source, session=session)
+    else:
         md = campaign.msgtype == "markdown" and item.markdown is not None
         outbox.to_group(group.id, item.markdown if md else item.text, markdown=md, dedupe_key=key, source=source,
                         session=session)
-        return
-    if group.send.via != "webhook":
-        # images and news go through a group robot; elsewhere the text version is sent
-        outbox.to_group(group.id, item.text, dedupe_key=key, source=source, session=session)
-        return
-    if campaign.msgtype == "image":
-        raw = item.image.read_bytes()
-        payload = {"msgtype": "image", "image": {"base64": base64.b64encode(raw).decode(),
-                                                 "md5": hashlib.md5(raw).hexdigest()}}
-    else:
-        desc = item.text.encode("utf-8")[:500].decode("utf-8", "ignore")
-        payload = {"msgtype": "news", "news": {"articles": [{"title": item.title, "description": desc,
-                                                             "url": campaign.news_url}]}}
-    outbox.enqueue(channel="webhook", target=group.send.robot, msgtype=campaign.msgtype, payload=payload,
-                   dedupe_key=key, group_id=group.id, source=source, session=session)
 
 
 @dataclass

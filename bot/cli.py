@@ -36,6 +36,9 @@ def _service_or_exit(fn):
     except ContentError as e:
         print("\n".join(e.errors), file=sys.stderr)
         raise SystemExit(1)
+    except ConfigError as e:
+        print(e.render(), file=sys.stderr)
+        raise SystemExit(1)
     except Exception as e:  # an unreachable database must read as one line, not a traceback
         if type(e).__module__.startswith("sqlalchemy"):
             print(f"database: cannot use it: {str(e).splitlines()[0]}", file=sys.stderr)

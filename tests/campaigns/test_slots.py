@@ -169,3 +169,49 @@ def test_customer_groups_count_only_when_the_owner_really_sent(stack_factory):
     assert (log["binhe_residents"].sent, log["binhe_residents"].failed) == (1, 0)
     assert (log["shiqiao_villagers"].sent, log["shiqiao_villagers"].failed) == (0, 1)
     assert log["shiqiao_villagers"].reasons == ["群主未确认发送"]
+
+
+def test_an_image_campaign_sends_posters_the_robot_can_show(stack_factory):
+    st = stack_factory(start_sender=False)
+    c = campaign(targets={"groups": ["bank_staff"]}, msgtype="image", draw_from=["venue"])
+    st.service.config = with_campaigns(st.service.config, c)
+    res = cp.run_slot(st.service, c, NOON)
+    assert res.counts == {"queued": 1}
+    st.service.sender.drain()
+    got = st.bot_messages("bank_staff")
+    assert len(got) == 1 and got[0]["msgtype"] == "image"
+
+
+def test_a_campaign_with_an_empty_pool_stops_start_up_naming_the_key(tmp_path):
+    import subprocess
+    import sys
+    import yaml
+    from tests.conftest import ROOT
+    raw = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
+    raw["campaigns"] = [{"name": "只发海报", "targets": {"kinds": ["school"]}, "cron": "0 9 * * *",
+                         "draw_from": ["scenario"], "msgtype": "image"}]
+    raw["database"] = {"url": f"sqlite:///{tmp_path / 'x.db'}"}
+    p = tmp_path / "c.yaml"
+    p.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    r = subprocess.run([sys.executable, "-m", "bot", "serve", "--config", str(p), "--port", "9"],
+                       capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert "campaigns.0.draw_from: nothing to send to group school_parents" in r.stderr
+
+
+def test_campaigns_cli(tmp_path):
+    import subprocess
+    import sys
+    from tests.conftest import ROOT
+    import os
+    env = dict(os.environ, DATABASE_URL=f"sqlite:///{tmp_path / 'cli.db'}", WECOM_API_BASE="http://127.0.0.1:9")
+    run = lambda *a: subprocess.run([sys.executable, "-m", "bot", "campaigns", *a], capture_output=True, text=True,
+                                    cwd=ROOT, env=env, timeout=120)
+    listed = run("list")
+    assert listed.returncode == 0 and "社区每日提醒" in listed.stdout
+    preview = run("preview", "银行网点提醒")
+    assert preview.returncode == 0 and "农行安平支行员工群" in preview.stdout
+    unknown = run("preview", "没有这个")
+    assert unknown.returncode == 1 and "unknown campaign" in unknown.stderr
+    log = run("log", "--days", "1")
+    assert log.returncode == 0 and log.stdout.startswith("日期")
