@@ -11,16 +11,12 @@ import time
 
 from flask import Blueprint, Response, request, jsonify
 
-from bot.channels.common import open_envelope, rejected, service, verify_url
+from bot.channels.common import callback_view, open_envelope, service, verify_url
 from bot.channels.crypto import CallbackRejected
-from bot.inbox import Replayed
 from bot.message import Message
 from bot.models import InboundMessage
 
 bp = Blueprint("aibot", __name__)
-
-TEXT_TYPES = ("text", "mixed", "quote")
-
 
 @bp.get("/wecom/aibot/callback")
 def verify():
@@ -28,33 +24,29 @@ def verify():
 
 
 @bp.post("/wecom/aibot/callback")
+@callback_view
 def callback():
     started = time.monotonic()
     svc = service()
     try:
-        try:
-            envelope = json.loads(request.get_data() or b"")
-        except ValueError:
-            raise CallbackRejected(400, "malformed JSON")
-        encrypt = envelope.get("encrypt") if isinstance(envelope, dict) else None
-        if not isinstance(encrypt, str) or not encrypt:
-            raise CallbackRejected(400, "no encrypt field")
-        plain, guard = open_envelope("aibot", svc.aibot_crypto, encrypt)
-        try:
-            data = json.loads(plain)
-        except ValueError:
-            raise CallbackRejected(400, "decrypted body is not JSON")
-        if not isinstance(data, dict):
-            raise CallbackRejected(400, "decrypted body is not a JSON object")
-        if data.get("msgtype") == "stream":
-            svc.inbox.remember(guard)
-            return _stream_refresh(svc, data)
-        msg = to_message(data, svc.config)
-        replies = svc.inbox.receive(msg, started, guard)
-    except CallbackRejected as e:
-        return rejected(e)
-    except Replayed:
-        return rejected(CallbackRejected(403, "replayed request"))
+        envelope = json.loads(request.get_data() or b"")
+    except ValueError:
+        raise CallbackRejected(400, "malformed JSON")
+    encrypt = envelope.get("encrypt") if isinstance(envelope, dict) else None
+    if not isinstance(encrypt, str) or not encrypt:
+        raise CallbackRejected(400, "no encrypt field")
+    plain, guard = open_envelope("aibot", svc.aibot_crypto, encrypt)
+    try:
+        data = json.loads(plain)
+    except ValueError:
+        raise CallbackRejected(400, "decrypted body is not JSON")
+    if not isinstance(data, dict):
+        raise CallbackRejected(400, "decrypted body is not a JSON object")
+    if data.get("msgtype") == "stream":
+        svc.inbox.remember(guard)
+        return _stream_refresh(svc, data)
+    msg = to_message(data, svc.config)
+    replies = svc.inbox.receive(msg, started, guard)
     if not replies:
         return Response("", status=200)
     return _stream_answer(svc, msg.dedupe_key, "\n\n".join(r.text for r in replies))

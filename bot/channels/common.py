@@ -1,12 +1,14 @@
 """What both WeCom callback endpoints do before a message exists: check, decrypt, refuse replays."""
 from __future__ import annotations
 
+import functools
 import logging
+import time
 
 import xmltodict
 from flask import Response, current_app, request
 from bot.channels.crypto import CallbackCrypto, CallbackRejected
-from bot.inbox import Guard
+from bot.inbox import Guard, Replayed
 
 log = logging.getLogger(__name__)
 
@@ -38,15 +40,40 @@ def verify_url(crypto: CallbackCrypto) -> Response:
     return Response(plain, mimetype="text/plain")
 
 
+def check_window(svc, now, timestamp: str) -> None:
+    """Refuse a callback whose timestamp is further off than the replay window."""
+    if abs(now.timestamp() - int(timestamp)) > svc.config.wecom.replay_window_seconds:
+        raise CallbackRejected(403, "timestamp outside the replay window")
+
+
 def open_envelope(channel: str, crypto: CallbackCrypto, encrypt: str) -> tuple[str, Guard]:
     """Check timestamp and signature and decrypt; the Guard refuses a replay when recorded."""
     svc = service()
     sig, ts, nonce = signed_params()
     now = svc.clock()
-    if abs(now.timestamp() - int(ts)) > svc.config.wecom.replay_window_seconds:
-        raise CallbackRejected(403, "timestamp outside the replay window")
+    check_window(svc, now, ts)
     plain = crypto.decrypt(encrypt, sig, ts, nonce)
     return plain, Guard(channel, sig, now)
+
+
+def callback_view(view):
+    """A callback view whose refusals (CallbackRejected, a replayed signature) become 400/403."""
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        try:
+            return view(*args, **kwargs)
+        except CallbackRejected as e:
+            return rejected(e)
+        except Replayed:
+            return rejected(CallbackRejected(403, "replayed request"))
+    return wrapper
+
+
+def text_reply_xml(to: str, frm: str, content: str) -> str:
+    """The plaintext XML of a passive text reply (WeCom app and official account alike)."""
+    return ("<xml><ToUserName>{to}</ToUserName><FromUserName>{frm}</FromUserName><CreateTime>{t}</CreateTime>"
+            "<MsgType><![CDATA[text]]></MsgType><Content>{c}</Content></xml>").format(
+        to=cdata(to), frm=cdata(frm), t=int(time.time()), c=cdata(content))
 
 
 def parse_xml(body: bytes | str) -> dict:

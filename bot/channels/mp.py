@@ -17,9 +17,9 @@ import time
 
 from flask import Blueprint, Response, request
 
-from bot.channels.common import cdata, parse_xml, rejected, service
+from bot.channels.common import callback_view, check_window, parse_xml, rejected, service, text_reply_xml
 from bot.channels.crypto import CallbackRejected
-from bot.inbox import Guard, Replayed
+from bot.inbox import Guard
 from bot.message import Message
 from bot.outbox import LIMITS, plain_text, split_utf8
 
@@ -64,43 +64,39 @@ def verify():
 
 
 @bp.post("/mp/callback")
+@callback_view
 def callback():
     started = time.monotonic()
     svc = service()
-    try:
-        cfg = _mp_config()
-        timestamp, nonce = _params("timestamp", "nonce")
-        if not timestamp.isdigit():
-            raise CallbackRejected(400, "timestamp is not a number")
-        now = svc.clock()
-        if cfg.safe_mode:
-            msg_signature, = _params("msg_signature")
-            if request.args.get("encrypt_type", "aes") != "aes":
-                raise CallbackRejected(400, "safe mode: encrypt_type must be aes")
-            if request.args.get("signature"):
-                _check_plain(cfg, request.args["signature"], timestamp, nonce)
-            envelope = parse_xml(request.get_data())
-            encrypt = envelope.get("Encrypt")
-            if not isinstance(encrypt, str) or not encrypt:
-                raise CallbackRejected(400, "no Encrypt element")
-            _window(svc, now, timestamp)
-            plain = svc.mp_crypto.decrypt(encrypt, msg_signature, timestamp, nonce)
-            guard = Guard("mp", msg_signature, now)
-        else:
-            if request.args.get("encrypt_type") == "aes":
-                raise CallbackRejected(400, "an encrypted message, but MP_ENCODING_AES_KEY is not set")
-            signature, = _params("signature")
-            _check_plain(cfg, signature, timestamp, nonce)
-            _window(svc, now, timestamp)
-            plain = request.get_data()
-            guard = Guard("mp", signature.lower(), now)
-        inner = parse_xml(plain)
-        msg = to_message(inner)
-        replies = svc.inbox.receive(msg, started, guard)
-    except CallbackRejected as e:
-        return rejected(e)
-    except Replayed:
-        return rejected(CallbackRejected(403, "replayed request"))
+    cfg = _mp_config()
+    timestamp, nonce = _params("timestamp", "nonce")
+    if not timestamp.isdigit():
+        raise CallbackRejected(400, "timestamp is not a number")
+    now = svc.clock()
+    if cfg.safe_mode:
+        msg_signature, = _params("msg_signature")
+        if request.args.get("encrypt_type", "aes") != "aes":
+            raise CallbackRejected(400, "safe mode: encrypt_type must be aes")
+        if request.args.get("signature"):
+            _check_plain(cfg, request.args["signature"], timestamp, nonce)
+        envelope = parse_xml(request.get_data())
+        encrypt = envelope.get("Encrypt")
+        if not isinstance(encrypt, str) or not encrypt:
+            raise CallbackRejected(400, "no Encrypt element")
+        check_window(svc, now, timestamp)
+        plain = svc.mp_crypto.decrypt(encrypt, msg_signature, timestamp, nonce)
+        guard = Guard("mp", msg_signature, now)
+    else:
+        if request.args.get("encrypt_type") == "aes":
+            raise CallbackRejected(400, "an encrypted message, but MP_ENCODING_AES_KEY is not set")
+        signature, = _params("signature")
+        _check_plain(cfg, signature, timestamp, nonce)
+        check_window(svc, now, timestamp)
+        plain = request.get_data()
+        guard = Guard("mp", signature.lower(), now)
+    inner = parse_xml(plain)
+    msg = to_message(inner)
+    replies = svc.inbox.receive(msg, started, guard)
     if not replies:
         # "success": WeChat shows nothing and does not retry (an empty body works as well)
         return Response("success", mimetype="text/plain")
@@ -108,18 +104,10 @@ def callback():
     parts = split_utf8(text, LIMITS[("mp", "text")])
     if len(parts) > 1:
         svc.outbox.to_mp(msg.sender, "\n".join(parts[1:]), dedupe_key=f"rest:mp:{msg.dedupe_key}")
-    xml = ("<xml><ToUserName>{to}</ToUserName><FromUserName>{frm}</FromUserName><CreateTime>{t}</CreateTime>"
-           "<MsgType><![CDATA[text]]></MsgType><Content>{c}</Content></xml>").format(
-        to=cdata(msg.sender), frm=cdata(msg.extra.get("account") or cfg.app_id), t=int(time.time()),
-        c=cdata(parts[0]))
+    xml = text_reply_xml(msg.sender, msg.extra.get("account") or cfg.app_id, parts[0])
     if cfg.safe_mode:
         xml = svc.mp_crypto.encrypt_xml(xml)
     return Response(xml, mimetype="application/xml")
-
-
-def _window(svc, now, timestamp: str) -> None:
-    if abs(now.timestamp() - int(timestamp)) > svc.config.wecom.replay_window_seconds:
-        raise CallbackRejected(403, "timestamp outside the replay window")
 
 
 def to_message(x: dict) -> Message:

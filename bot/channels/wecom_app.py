@@ -8,9 +8,8 @@ import time
 
 from flask import Blueprint, Response, request
 
-from bot.channels.common import cdata, open_envelope, parse_xml, rejected, service, verify_url
+from bot.channels.common import callback_view, open_envelope, parse_xml, service, text_reply_xml, verify_url
 from bot.channels.crypto import CallbackRejected
-from bot.inbox import Replayed
 from bot.message import Message
 from bot.outbox import LIMITS, split_utf8
 
@@ -23,31 +22,24 @@ def verify():
 
 
 @bp.post("/wecom/callback")
+@callback_view
 def callback():
     started = time.monotonic()
     svc = service()
-    try:
-        envelope = parse_xml(request.get_data())
-        encrypt = envelope.get("Encrypt")
-        if not isinstance(encrypt, str) or not encrypt:
-            raise CallbackRejected(400, "no Encrypt element")
-        plain, guard = open_envelope("app", svc.app_crypto, encrypt)
-        inner = parse_xml(plain)
-        msg = to_message(inner)
-        replies = svc.inbox.receive(msg, started, guard)
-    except CallbackRejected as e:
-        return rejected(e)
-    except Replayed:
-        return rejected(CallbackRejected(403, "replayed request"))
+    envelope = parse_xml(request.get_data())
+    encrypt = envelope.get("Encrypt")
+    if not isinstance(encrypt, str) or not encrypt:
+        raise CallbackRejected(400, "no Encrypt element")
+    plain, guard = open_envelope("app", svc.app_crypto, encrypt)
+    msg = to_message(parse_xml(plain))
+    replies = svc.inbox.receive(msg, started, guard)
     if not replies:
         return Response("", status=200)
     text = "\n\n".join(r.text for r in replies)
     parts = split_utf8(text, LIMITS[("app", "text")])
     if len(parts) > 1:
         svc.outbox.to_users([msg.sender], "\n".join(parts[1:]), dedupe_key=f"rest:app:{msg.dedupe_key}")
-    plain = ("<xml><ToUserName>{to}</ToUserName><FromUserName>{frm}</FromUserName>"
-             "<CreateTime>{t}</CreateTime><MsgType><![CDATA[text]]></MsgType><Content>{c}</Content></xml>").format(
-        to=cdata(msg.sender), frm=cdata(svc.config.wecom.corp_id), t=int(time.time()), c=cdata(parts[0]))
+    plain = text_reply_xml(msg.sender, svc.config.wecom.corp_id, parts[0])
     return Response(svc.app_crypto.encrypt_xml(plain), mimetype="application/xml")
 
 
