@@ -55,6 +55,9 @@ _CLAUSE_SPLIT = re.compile(r"[,.!?;，。！？；、\s]+|(?<=[的了])(?=可是
 _DISMISS = re.compile(
     r"(知道|晓得|明白|清楚|听说|都说|懂)[^,.!?;，。！？；]{0,16}(是骗|骗人|骗老|诈骗|是假|假的|套路|不能信|不靠谱|得在|要在)"
 )
+# a correction: "我不是跟网上对象投的 是我同学介绍的…" -- the first clause is what the case is not
+_CORRECTED = re.compile(r"^(我|俺|他|她|咱|这|这个|那|也)?(也|可|又|倒)?(不是|并不是|并非)")
+_CORRECTION = re.compile(r"^(而|就|只|俺|我|他|她|这)?是")
 
 _log = logging.getLogger(__name__)
 
@@ -191,10 +194,24 @@ class Matcher:
         if pos < len(text):
             clauses.append((pos, len(text)))
         # only when something follows: "我知道…是骗人的，可这回…"
-        for a, b in clauses[:-1]:
+        for k, (a, b) in enumerate(clauses[:-1]):
             if _DISMISS.search(text[a:b]):
                 spans.append((a, b))
+            elif _CORRECTED.search(text[a:b]) and _CORRECTION.search(text[clauses[k + 1][0]:]):
+                spans.append((a, b))
         return spans
+
+    @staticmethod
+    def _present(norm: str, phrase: str, dismissed: list[tuple[int, int]]) -> bool:
+        """The phrase occurs outside the clauses the writer dismisses."""
+        i = norm.find(phrase)
+        if not dismissed:
+            return i >= 0
+        while i >= 0:
+            if not any(a <= i < b for a, b in dismissed):
+                return True
+            i = norm.find(phrase, i + 1)
+        return False
 
     def _cue_found(self, norm: str, cue: str) -> bool:
         i = norm.find(cue)
@@ -210,7 +227,11 @@ class Matcher:
         return (any(rx.search(norm) for rx in st["gone"]) and any(rx.search(norm) for rx in st["now"])
                 and not any(rx.search(norm) for rx in st.get("still", ())))
 
-    def _suspicion(self, norm: str) -> tuple[float, list[str], float, int]:
+    def _suspicion(self, norm: str) -> tuple[float, list[str], float]:
+        """(bonus, cues, legit): per family the strongest cue, summed and capped; minus legit cues."""
+        return self._pressure(norm)[:3]
+
+    def _pressure(self, norm: str) -> tuple[float, list[str], float, int]:
         """(bonus, cues, legit, families): per family the strongest cue, summed and capped; minus
         legit cues (void when the writer's own check exposed the fraud: "老师说没发过")."""
         best: dict[str, float] = {}
@@ -281,11 +302,11 @@ class Matcher:
                 evidence.setdefault(intent, []).append((pat.weight, pat.label))
 
         for intent, combo in self._combos:
-            if all(any(p in norm for p in group) for group in combo.groups):
+            if all(any(p in norm and self._present(norm, p, dismissed) for p in group) for group in combo.groups):
                 scores[intent] = scores.get(intent, 0.0) + combo.weight
                 evidence.setdefault(intent, []).append((combo.weight, combo.label))
 
-        bonus, cues, legit, families = self._suspicion(norm)
+        bonus, cues, legit, families = self._pressure(norm)
         final = {}
         for intent, s in scores.items():
             if s >= MIN_TOPIC:

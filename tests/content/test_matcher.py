@@ -169,3 +169,60 @@ def test_romance_origin_wins_over_the_investment_it_leads_to(matcher):
     assert r.intent == "jiaoyou" and r.clarify is None, r.candidates
     # without the romance origin the same pitch is touzi
     assert matcher.match("群里有个大哥 说他有个理财平台稳赚 叫我投五万").intent == "touzi"
+
+
+# ---------------------------------------------------------------- round 2 mechanisms
+
+@pytest.mark.parametrize("text", [
+    "俺家会计照着假老板的意思汇了五万过去 老板回来说根本没让转 现在咋办",
+    "网上买手机转了三千 对方拉黑了 能追回来不",
+    "手机银行转出人民币20000元 不是我转的 现在该找谁",
+])
+def test_money_gone_and_what_now_is_after_scam_whatever_the_type(matcher, text):
+    assert matcher.match(text).intent == "after_scam"
+
+
+@pytest.mark.parametrize("text, intent", [
+    ("网上买了个手机 钱转了三千 卖家说还要交保证金才发货 还交不交", "gouwu"),
+    ("在一个小网站付了八百块 网页就打不开了 这是不是被骗了", "gouwu"),
+    ("对方手里有我的裸照 已经给了两千 他还要 咋办", "luoliao"),
+])
+def test_still_deciding_or_ongoing_keeps_the_fraud_type(matcher, text, intent):
+    assert matcher.match(text).intent == intent
+
+
+def test_a_corrected_clause_does_not_decide_the_type(matcher):
+    # "不是X，是Y": the first clause says what the case is not
+    r = matcher.match("我不是跟网上对象投的 是单位同事拉我进了个炒币群 老师天天喊单")
+    assert r.intent == "touzi", r.candidates
+
+
+def test_weak_topic_words_without_any_cue_are_none(matcher):
+    assert matcher.match("老师说明天带彩笔 穿校服").intent == "none"
+    assert matcher.match("群里老师说交校服费 直接私发红包给她").intent == "laoshi"
+
+
+def test_a_check_the_writer_made_counts_unless_it_exposed_the_fraud(matcher):
+    assert matcher.match("学校让交资料费 俺去学校问了 在财务室当面交的 收据也有").intent == "none"
+    assert matcher.match("群里老师让交资料费 俺去学校问了 班主任说没发过").intent == "laoshi"
+
+
+def test_after_state_in_lexicon_is_validated(tmp_path):
+    import shutil
+    from content.library import LEXICON_PATH, ContentError, load_library
+    bad = tmp_path / "lexicon.yaml"
+    shutil.copy(LEXICON_PATH, bad)
+    bad.write_text(bad.read_text(encoding="utf-8").replace("after_state:\n  gone:", "after_state:\n  went:"),
+                   encoding="utf-8")
+    with pytest.raises(ContentError) as exc:
+        load_library(lexicon_path=bad)
+    assert any("after_state" in e for e in exc.value.errors)
+
+
+@pytest.mark.parametrize("text", [
+    "演唱会门票抢到了 下个月去看", "村里老中医把脉挺准的", "养老保险今年要交多少",
+    "信用卡额度提升了 银行app上看到的", "医保卡在外地能用不", "年化收益多少算正常 存银行的话",
+    "孩子中考体育考了满分", "交警说明天这条路封路", "期末考试成绩出来了 老师发群里了",
+])
+def test_round2_topic_words_alone_stay_none(matcher, text):
+    assert matcher.match(text).intent == "none", matcher.match(text).candidates
