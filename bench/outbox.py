@@ -33,8 +33,10 @@ def main() -> int:
     port = free_port()
     sim_url = f"http://127.0.0.1:{port}"
     cfg = config({"DATABASE_URL": db, "WECOM_API_BASE": sim_url})
-    # our own per-robot limit (WeCom's 20/minute) is part of correctness, not of throughput
-    cfg = cfg.model_copy(update={"sender": cfg.sender.model_copy(update={"robot_per_minute": 10**9})})
+    # our own pacing (WeCom's 20/minute per robot, 30/minute per member) is part of correctness,
+    # not of throughput
+    cfg = cfg.model_copy(update={"sender": cfg.sender.model_copy(update={"robot_per_minute": 10**9,
+                                                                         "member_per_minute": 10**9})})
     sim = ServerThread(create_simulator(cfg, bot_url="http://127.0.0.1:9", public_url=sim_url), port=port).start()
     requests.post(f"{sim_url}/sim/limits", json={"enabled": False}, timeout=5)
     svc = Service(cfg)

@@ -168,6 +168,8 @@ class PersonConfig(_Model):
 
 class SenderConfig(_Model):
     robot_per_minute: int = Field(20, ge=1)
+    # app messages to one member beyond this in a minute are dropped by WeCom without an error
+    member_per_minute: int = Field(30, ge=1)
     max_attempts: int = Field(8, ge=1)
     backoff_base_seconds: float = Field(1.0, gt=0)
     backoff_max_seconds: float = Field(300.0, gt=0)

@@ -80,8 +80,9 @@ class Sender:
     # --- one row ------------------------------------------------------------------------
     def _send_row(self, row: OutboxMessage) -> None:
         now = self.clock()
-        if row.channel == "webhook":
-            wait = self._robot_wait(row.target, now)
+        limit = self._per_minute(row)
+        if limit:
+            wait = self._target_wait(row.channel, row.target, limit, now)
             if wait is not None:
                 self._update(row.id, state="pending", next_attempt_at=wait, claimed_until=None)
                 return
@@ -174,16 +175,24 @@ class Sender:
         self._update(row.id, state="pending", attempts=attempts, last_error=reason, claimed_until=None,
                      next_attempt_at=self.clock() + dt.timedelta(seconds=delay))
 
-    def _robot_wait(self, robot: str, now: dt.datetime) -> Optional[dt.datetime]:
-        """When a robot has used its messages of the last minute: the time a slot frees up.
+    def _per_minute(self, row: OutboxMessage) -> Optional[int]:
+        """WeCom's per-minute limit for this row's addressee, where exceeding it loses messages:
+        a group robot refuses past 20; app messages past 30 to one member are dropped silently."""
+        if row.channel == "webhook":
+            return self.config.sender.robot_per_minute
+        if row.channel == "app" and "|" not in row.target:
+            return self.config.sender.member_per_minute
+        return None
 
-        Reads the send log, shared by every sender process: the N-th most recent send of this
-        robot (N = the per-minute limit) decides.
+    def _target_wait(self, channel: str, target: str, limit: int, now: dt.datetime) -> Optional[dt.datetime]:
+        """When this addressee has had its messages of the last minute: the time a slot frees up.
+
+        Reads the send log, shared by every sender process: the N-th most recent send to this
+        target (N = the per-minute limit) decides.
         """
-        limit = self.config.sender.robot_per_minute
         with self.sessions() as s:
             nth = s.scalar(select(OutboxMessage.sent_at)
-                           .where(OutboxMessage.channel == "webhook", OutboxMessage.target == robot,
+                           .where(OutboxMessage.channel == channel, OutboxMessage.target == target,
                                   OutboxMessage.state == "sent")
                            .order_by(OutboxMessage.sent_at.desc()).offset(limit - 1).limit(1))
         if nth is None or nth <= now - dt.timedelta(seconds=60):

@@ -117,6 +117,9 @@ class Lexicon:
     # {"gone": [regex], "now": [regex], "still": [regex]}; "still" (is it a scam? keep paying?
     # ongoing demand, hypothetical) keeps the fraud type
     after_state: dict[str, list[re.Pattern]] = field(default_factory=dict)
+    # cue -> weight: talk about someone else's case or the news ("看新闻说…", "大家都注意点"),
+    # counter-evidence like legit, but never voided by "被骗"/"是骗子" (the story is about a scam)
+    hearsay: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -383,7 +386,7 @@ def _lexicon(path: Path, errors: list[str]) -> Lexicon | None:
         errors.append(f"{fname}: file: must be a mapping")
         return None
     for key in sorted(set(data) - {"typos", "abbreviations", "suspicion", "suspicion_patterns", "legit",
-                                   "legit_void", "after_state", "forwarded", "negators"}):
+                                   "legit_void", "after_state", "forwarded", "negators", "hearsay"}):
         errors.append(f"{fname}: {key}: unknown field")
 
     def mapping(key) -> dict[str, str]:
@@ -441,6 +444,11 @@ def _lexicon(path: Path, errors: list[str]) -> Lexicon | None:
         errors.append(f"{fname}: legit: must be a mapping of phrase: weight")
         lv = {}
     legit = cue_map(lv, "legit")
+    hv = data.get("hearsay") or {}
+    if not isinstance(hv, dict):
+        errors.append(f"{fname}: hearsay: must be a mapping of phrase: weight")
+        hv = {}
+    hearsay = cue_map(hv, "hearsay")
     legit_void = data.get("legit_void") or []
     if not isinstance(legit_void, list) or not all(isinstance(x, str) and x for x in legit_void):
         errors.append(f"{fname}: legit_void: must be a list of texts")
@@ -487,13 +495,14 @@ def _lexicon(path: Path, errors: list[str]) -> Lexicon | None:
     norm = Normalizer(Lexicon(typos, abbreviations, {}, [], []))
     cues = [(f"suspicion: {fam}", c) for fam, m in suspicion.items() for c in m]
     cues += [("legit", c) for c in legit] + [("legit_void", c) for c in legit_void]
+    cues += [("hearsay", c) for c in hearsay]
     cues += [("negators", c) for c in negators]
     for where, c in cues:
         _phrase_ok(c, fname, where, errors, norm)
     if len(errors) != n_before:
         return None
     return Lexicon(typos, abbreviations, suspicion, forwarded, negators, str(path),
-                   suspicion_patterns, legit, list(legit_void), after_state)
+                   suspicion_patterns, legit, list(legit_void), after_state, hearsay)
 
 
 def load_library(path: str | Path | None = None, lexicon_path: str | Path | None = None) -> Library:

@@ -53,7 +53,7 @@ _URL = re.compile(
 )
 _CLAUSE_SPLIT = re.compile(r"[,.!?;，。！？；、\s]+|(?<=[的了])(?=可是|可|但是|但|不过|那|然后|这回|这次)")
 _DISMISS = re.compile(
-    r"(知道|晓得|明白|清楚|听说|都说|懂)[^,.!?;，。！？；]{0,16}(是骗|骗人|骗老|诈骗|是假|假的|套路|不能信|不靠谱|得在|要在)"
+    r"(知道|晓得|明白|清楚|听说|都说|懂|天天讲|电视上讲|新闻上说|宣传)[^,.!?;，。！？；]{0,16}(是骗|骗人|骗老|诈骗|是假|假的|套路|不能信|不靠谱|得在|要在)"
 )
 # a correction: "我不是跟网上对象投的 是我同学介绍的…" -- the first clause is what the case is not
 _CORRECTED = re.compile(r"^(我|俺|他|她|咱|这|这个|那|也)?(也|可|又|倒)?(不是|并不是|并非)")
@@ -139,6 +139,7 @@ class Matcher:
         self.suspicion_patterns = list(getattr(lib.lexicon, "suspicion_patterns", []) or [])
         self.legit = dict(getattr(lib.lexicon, "legit", {}) or {})
         self.legit_void = tuple(getattr(lib.lexicon, "legit_void", ()) or ())
+        self.hearsay = dict(getattr(lib.lexicon, "hearsay", {}) or {})
         self.after_state = dict(getattr(lib.lexicon, "after_state", {}) or {})
         self.forwarded_rx = list(lib.lexicon.forwarded)
 
@@ -250,6 +251,8 @@ class Matcher:
         legit = sum(w for cue, w in self.legit.items() if cue in norm)
         if legit and any(v in norm for v in self.legit_void):
             legit = 0.0
+        # someone else's case or the news: counts against, even though it names a scam
+        legit += sum(w for cue, w in self.hearsay.items() if cue in norm)
         total = min(SUSPICION_CAP, sum(best.values()))
         return max(0.0, total - legit), cues, legit, len(best)
 

@@ -95,6 +95,16 @@ def test_permanent_error_ends_dead_with_the_reason(stack_factory):
     assert [by_key[f"ok#{i}"].state for i in (1, 2, 3)] == ["sent"] * 3
 
 
+def test_app_messages_to_one_member_are_paced_at_30_a_minute(stack_factory):
+    st = stack_factory(start_sender=False)
+    for i in range(35):
+        st.service.outbox.to_users(["liaison_lin"], f"提醒{i}", dedupe_key=f"m{i}")
+    st.service.sender.drain()
+    states = [r.state for r in rows(st)]
+    assert states.count("sent") == 30 and states.count("pending") == 5
+    assert len(st.bot_messages("dm:liaison_lin")) == 30 and st.stats()["drops"] == {}
+
+
 def test_robot_limit_of_20_a_minute_defers_the_rest(stack_factory):
     st = stack_factory(start_sender=False)
     for i in range(25):
@@ -110,7 +120,7 @@ def test_robot_limit_of_20_a_minute_defers_the_rest(stack_factory):
 
 
 def test_two_senders_never_send_a_row_twice(stack_factory):
-    st = stack_factory(start_sender=False)
+    st = stack_factory(start_sender=False, sender={"member_per_minute": 1000})
     st.sim_post("/sim/limits", {"enabled": False})
     for i in range(120):
         st.service.outbox.to_users(["res_sun"], f"n{i}", dedupe_key=f"n{i}")

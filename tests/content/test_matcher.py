@@ -226,3 +226,40 @@ def test_after_state_in_lexicon_is_validated(tmp_path):
 ])
 def test_round2_topic_words_alone_stay_none(matcher, text):
     assert matcher.match(text).intent == "none", matcher.match(text).candidates
+
+
+# ---------------------------------------------------------------- round 3 (set_c / set_d)
+
+def test_news_and_warning_notices_are_none(matcher):
+    # someone else's case or the news: hearsay counts against even though it names a scam
+    assert matcher.match("看新闻说隔壁县有人被冒充客服的骗了五万 大家都注意点").intent == "none"
+    # an official reminder saying what the police / platforms never do
+    assert matcher.match("【某某县公安局】温馨提示：公检法不会通过电话办案 请转告家中老人").intent == "none"
+    # ... but a resident who is in the situation still gets the fraud type
+    assert matcher.match("有人打电话说他是公安局的 说我涉嫌洗钱 叫我把钱转到安全账户").intent == "gongjianfa"
+
+
+def test_hearsay_in_lexicon_is_validated(tmp_path):
+    import shutil
+    from content.library import LEXICON_PATH, ContentError, load_library
+    bad = tmp_path / "lexicon.yaml"
+    shutil.copy(LEXICON_PATH, bad)
+    bad.write_text(bad.read_text(encoding="utf-8").replace("hearsay:\n  看新闻: 2", "hearsay:\n  看新闻: abc"),
+                   encoding="utf-8")
+    with pytest.raises(ContentError) as exc:
+        load_library(lexicon_path=bad)
+    assert any("hearsay" in e for e in exc.value.errors)
+
+
+def test_a_verified_family_transfer_is_none(matcher):
+    assert matcher.match("表哥微信找我借三千 我打电话问他了 确实是他 已经转了").intent == "none"
+    assert matcher.match("表哥微信找我借三千 说换了新号 不方便接电话 叫我先转过去").intent == "lingdao"
+
+
+def test_game_items_are_youxi_not_shopping(matcher):
+    # youxi dominates gouwu and kefu once its own evidence reaches the threshold
+    assert matcher.match("网上有人卖原神的号 说私下交易便宜一半 先付款后给号").intent == "youxi"
+
+
+def test_a_verified_call_back_the_user_started_is_none(matcher):
+    assert matcher.match("淘宝客服给我回电话了 是我在app里申请的退款 钱已经退回来了").intent == "none"

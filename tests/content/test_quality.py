@@ -38,7 +38,8 @@ def test_dev_set_both_halves(matcher):
 
 
 @pytest.mark.parametrize("name", ["own_messages.jsonl", "blind_messages.jsonl", "blind2_messages.jsonl",
-                                  "probe3_messages.jsonl", "probe4_messages.jsonl", "probe5_messages.jsonl"])
+                                  "probe3_messages.jsonl", "probe4_messages.jsonl", "probe5_messages.jsonl",
+                                  "probe6_messages.jsonl"])
 def test_own_message_sets(matcher, name):
     # written for this project (not dev paraphrases); first measured blind, then used for tuning
     _check_bar(evaluate(matcher, _rows(OWN / name)))

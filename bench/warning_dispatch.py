@@ -1,7 +1,7 @@
 """Warning dispatch under load: N warnings posted in the linkage group within a minute, through the
 WeCom simulator (real HTTP, real encryption, the in-process sender).
 
-    python bench/warnings.py [--warnings 100] [--seconds 60] [--wecom-limits]
+    python bench/warning_dispatch.py [--warnings 100] [--seconds 60] [--wecom-limits]
 
 For every warning it measures, on this machine's one clock:
 - callback → outbox row: from the simulator starting the AI-bot callback that carries `#预警` to the
