@@ -142,6 +142,8 @@ def cmd_demo(args) -> int:
         cfg = cfg.model_copy(update={"wecom": cfg.wecom.model_copy(update={"api_base": sim_url})})
     if cfg.mp is not None and cfg.mp.api_base != sim_url:   # the simulator plays the official account too
         cfg = cfg.model_copy(update={"mp": cfg.mp.model_copy(update={"api_base": sim_url})})
+    # a newcomer trying the demo at night should still see the scheduled pushes arrive
+    cfg = cfg.model_copy(update={"campaigns": [c.model_copy(update={"quiet_hours": None}) for c in cfg.campaigns]})
     sim = ServerThread(create_simulator(cfg, bot_url=bot_url, public_url=sim_url), args.host, args.sim_port).start()
     app = _make_app(cfg)
     bot = ServerThread(app, args.host, args.port).start()
@@ -149,6 +151,7 @@ def cmd_demo(args) -> int:
     print(f"  WeCom simulator (open in a browser): {sim.url}/", flush=True)
     print(f"  bot:                                 {bot.url}/healthz", flush=True)
     print(f"  database: {cfg.database.url}", flush=True)
+    print("  campaigns push every few minutes (quiet hours are off in the demo)", flush=True)
     print("Press Ctrl-C to stop.", flush=True)
     _wait(stop)
     bot.stop()
