@@ -55,6 +55,12 @@ class AibotConfig(_Model):
         return _check_aes_key(v)
 
 
+def _check_base_url(v: str) -> str:
+    if not re.match(r"https?://", v):
+        raise ValueError("must start with http:// or https://")
+    return v.rstrip("/")
+
+
 def _check_aes_key(v: str) -> str:
     if not re.fullmatch(r"[A-Za-z0-9]{43}", v or ""):
         raise ValueError("must be exactly 43 letters or digits (WeCom EncodingAESKey)")
@@ -83,9 +89,7 @@ class WecomConfig(_Model):
     @field_validator("api_base")
     @classmethod
     def _base(cls, v: str) -> str:
-        if not re.match(r"https?://", v):
-            raise ValueError("must start with http:// or https://")
-        return v.rstrip("/")
+        return _check_base_url(v)
 
 
 class RobotConfig(_Model):
@@ -292,9 +296,7 @@ class MpConfig(_Model):
     @field_validator("api_base")
     @classmethod
     def _base(cls, v: str) -> str:
-        if not re.match(r"https?://", v):
-            raise ValueError("must start with http:// or https://")
-        return v.rstrip("/")
+        return _check_base_url(v)
 
     @property
     def safe_mode(self) -> bool:

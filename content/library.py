@@ -131,7 +131,7 @@ class Library:
 
 # ---------------------------------------------------------------- helpers
 
-def _read_yaml(path: Path, errors: list[str]):
+def read_yaml(path: Path, errors: list[str]):
     try:
         with path.open("r", encoding="utf-8") as fh:
             return yaml.load(fh, Loader=_Loader)
@@ -374,7 +374,7 @@ def _scenario(path: Path, data, errors: list[str], normalize) -> Scenario | None
 
 def _lexicon(path: Path, errors: list[str]) -> Lexicon | None:
     fname = path.name
-    data = _read_yaml(path, errors)
+    data = read_yaml(path, errors)
     if data is None:
         if path.exists() and not errors:
             errors.append(f"{fname}: file: empty")
@@ -525,7 +525,7 @@ def load_library(path: str | Path | None = None, lexicon_path: str | Path | None
             errors.append(f"{p.name}: file: duplicate file for intent {p.stem}")
             continue
         seen.add(p.stem)
-        data = _read_yaml(p, errors)
+        data = read_yaml(p, errors)
         if data is None:
             if not any(e.startswith(f"{p.name}:") for e in errors):
                 errors.append(f"{p.name}: file: empty")

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import yaml
 
-from .library import FRAUD_INTENTS, ContentError, check_facts
+from .library import FRAUD_INTENTS, ContentError, read_yaml, check_facts
 
 try:  # same loader choice as content.library
     _Loader = yaml.CSafeLoader
@@ -132,22 +132,6 @@ def markdown_words(md: str) -> str:
     s = re.sub(r"^\s{0,3}(#{1,6}\s+|>\s?)", "", s, flags=re.M)  # headings, quotes
     s = s.replace("**", "").replace("`", "")
     return re.sub(r"\s+", "", s)
-
-
-def _read_yaml(path: Path, errors: list[str]):
-    try:
-        with path.open("r", encoding="utf-8") as fh:
-            return yaml.load(fh, Loader=_Loader)
-    except UnicodeDecodeError as exc:
-        errors.append(f"{path.name}: file: not UTF-8 ({exc.reason})")
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        errors.append(f"{path.name}: file: YAML syntax error{where}: {problem}")
-    except OSError as exc:
-        errors.append(f"{path.name}: file: cannot read ({exc.strerror})")
-    return None
 
 
 def _str(v, fname, where, errors, required=True, limit=None) -> str | None:
@@ -318,7 +302,7 @@ def load_venues(path: str | Path | None = None) -> VenueLibrary:
         if p is None:
             errors.append(f"{venue}.yaml: file: missing (every venue needs a file)")
             continue
-        data = _read_yaml(p, errors)
+        data = read_yaml(p, errors)
         if data is None:
             if not any(e.startswith(f"{p.name}:") for e in errors):
                 errors.append(f"{p.name}: file: empty")
