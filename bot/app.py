@@ -20,6 +20,7 @@ from handlers.ask import AskHandler
 from handlers.warnings import warning_handlers
 from handlers.wechat import MpHandler
 from handlers.campaigns import CampaignHandler
+from handlers.stats import stats_handlers
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +80,7 @@ class Service:
         pool_errors = check_pools(config, self.library, self.venues)
         if pool_errors:
             raise ConfigError(config.source or "config", pool_errors)
-        self.router = build_router(list(handlers or []) + [CampaignHandler(lambda: self),
+        self.router = build_router(list(handlers or []) + [CampaignHandler(lambda: self), *stats_handlers(lambda: self),
                                                            MpHandler(), *warning_handlers(self.matcher, self.library),
                                                            AskHandler(self.library, self.matcher)])
         self.inbox = Inbox(self.ctx, self.router, self.outbox, deadline=config.wecom.reply_deadline_seconds)
@@ -95,9 +96,10 @@ class Service:
         from scheduler.campaigns import campaign_jobs
         from scheduler.jobs import foundation_jobs
         from scheduler.warnings import warning_jobs
+        from scheduler.stats import stats_jobs
         from scheduler.wechat import wechat_jobs
         return (foundation_jobs(self.config) + campaign_jobs(self.config) + wechat_jobs(self.config)
-                + warning_jobs(self.config))
+                + warning_jobs(self.config) + stats_jobs(self.config))
 
     def start(self, sender: bool = True, scheduler: bool = True) -> None:
         if sender:

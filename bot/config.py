@@ -153,6 +153,8 @@ class StationConfig(_Model):
     keywords: list[str] = Field(min_length=1)
     liaisons: list[str] = Field(min_length=1)
     chief: str
+    # the responsible unit its overdue warnings count against in the assessment (issue 7)
+    unit: Optional[str] = None
 
 
 class PersonConfig(_Model):
@@ -174,6 +176,8 @@ class SenderConfig(_Model):
     robot_per_minute: int = Field(20, ge=1)
     # app messages to one member beyond this in a minute are dropped by WeCom without an error
     member_per_minute: int = Field(30, ge=1)
+    # addressees sent to at the same time (one addressee's messages always go in order)
+    concurrency: int = Field(4, ge=1, le=32)
     max_attempts: int = Field(8, ge=1)
     backoff_base_seconds: float = Field(1.0, gt=0)
     backoff_max_seconds: float = Field(300.0, gt=0)
@@ -264,6 +268,12 @@ class PrioritiesConfig(_Model):
     general_weight: float = Field(1.0, ge=0)
     # every type reaches every group at least once in this many days
     floor_days: int = Field(30, ge=1)
+    # issue 7: when the case data of the last case_window_days hold at least min_cases cases,
+    # each fraud type's share of them replaces `weights` (types without cases weigh min_case_weight)
+    from_cases: bool = True
+    case_window_days: int = Field(90, ge=7)
+    min_cases: int = Field(30, ge=1)
+    min_case_weight: float = Field(0.5, ge=0)
 
     @field_validator("weights")
     @classmethod
@@ -275,6 +285,70 @@ class PrioritiesConfig(_Model):
         if any(w < 0 for w in v.values()):
             raise ValueError("weights must not be negative")
         return v
+
+
+CASE_FIELDS = ("case_no", "occurred_at", "township", "fraud_type", "method", "age", "occupation", "gender",
+               "loss", "channel")
+CASE_REQUIRED = ("case_no", "occurred_at", "township", "fraud_type", "loss")
+
+
+class CasesConfig(_Model):
+    """Case import (issue 7): the column names of the files the anti-fraud centre exports."""
+    columns: dict[str, str] = {
+        "case_no": "案件编号", "occurred_at": "发案时间", "township": "乡镇/街道", "fraud_type": "诈骗类型",
+        "method": "作案手法", "age": "受害人年龄", "occupation": "职业", "gender": "性别", "loss": "损失金额",
+        "channel": "联系渠道"}
+    # extra names of fraud types in the files → intent ids (the built-in names are always known)
+    type_aliases: dict[str, str] = {}
+
+    @field_validator("columns")
+    @classmethod
+    def _fields(cls, v: dict) -> dict:
+        bad = [k for k in v if k not in CASE_FIELDS]
+        if bad:
+            raise ValueError(f"unknown case fields {bad}; known: {', '.join(CASE_FIELDS)}")
+        merged = {**cls.model_fields["columns"].default, **v}
+        names = list(merged.values())
+        dup = {n for n in names if names.count(n) > 1}
+        if dup:
+            raise ValueError(f"two fields read the same column {sorted(dup)}")
+        return merged
+
+    @field_validator("type_aliases")
+    @classmethod
+    def _aliases(cls, v: dict) -> dict:
+        from content.library import FRAUD_INTENTS
+        bad = {k: t for k, t in v.items() if t not in FRAUD_INTENTS}
+        if bad:
+            raise ValueError(f"aliases to unknown fraud types {bad}; use ids of shared intents (shuadan, touzi, …)")
+        return v
+
+
+class AssessmentConfig(_Model):
+    """督导考核 (issue 7): every unit starts at 100; each shortfall deducts these points."""
+    missed_push: float = Field(2, ge=0)          # a scheduled push that did not reach its group
+    silent_group: float = Field(5, ge=0)         # a propaganda group with no push delivered in silent_days
+    silent_days: int = Field(7, ge=1)
+    overdue_warning: float = Field(3, ge=0)      # a warning of the unit's station not signed / not done in time
+    no_pledges: float = Field(5, ge=0)           # a unit with community groups and no household pledges recorded
+
+
+class ReportsConfig(_Model):
+    """Statistics outputs (issue 7): the weekly report and the charts' font."""
+    # weekday and time (service timezone) of the weekly report to the leadership group; null = off
+    weekly: Optional[str] = "mon 09:00"
+    # a CJK font file for the charts; empty = look for one (FANZHA_FONT, known paths, fontconfig)
+    font: Optional[str] = None
+
+    @field_validator("weekly")
+    @classmethod
+    def _weekly(cls, v):
+        if v in (None, ""):
+            return None
+        m = re.fullmatch(r"(mon|tue|wed|thu|fri|sat|sun)\s+([01]?\d|2[0-3]):([0-5]\d)", v.strip().lower())
+        if not m:
+            raise ValueError(f"{v!r}: write a weekday and a time, e.g. \"mon 09:00\"")
+        return v.strip().lower()
 
 
 class MpConfig(_Model):
@@ -367,6 +441,11 @@ class Config(_Model):
     campaigns: list[CampaignConfig] = []
     priorities: PrioritiesConfig = PrioritiesConfig()
     warnings: WarningsConfig = WarningsConfig()
+    # issue 7: the county's townships (cases are counted per township), case import, assessment, reports
+    townships: list[str] = []
+    cases: CasesConfig = CasesConfig()
+    assessment: AssessmentConfig = AssessmentConfig()
+    reports: ReportsConfig = ReportsConfig()
     # set by load_config: where the file was, so relative paths resolve against it
     source: Optional[str] = None
 
@@ -405,6 +484,8 @@ class Config(_Model):
                     errors.append(f"stations.{i}.liaisons.{j}: unknown person {u!r}")
             if s.chief not in people:
                 errors.append(f"stations.{i}.chief: unknown person {s.chief!r}")
+            if s.unit is not None and s.unit not in units:
+                errors.append(f"stations.{i}.unit: unknown unit {s.unit!r}")
         userids = set()
         for i, p in enumerate(self.people):
             if p.userid in userids:
@@ -450,6 +531,10 @@ class Config(_Model):
 
     def groups_of_kind(self, kind: str) -> list[GroupConfig]:
         return [g for g in self.groups if g.kind == kind]
+
+    def unit_name(self, unit_id: Optional[str]) -> str:
+        u = next((u for u in self.units if u.id == unit_id), None)
+        return u.name if u else (unit_id or "")
 
     def station(self, station_id: str) -> Optional[StationConfig]:
         return next((s for s in self.stations if s.id == station_id), None)

@@ -109,3 +109,4 @@ class SchedulerLease(Base):
 from bot import campaign_models  # noqa: E402,F401
 from bot import wechat_models  # noqa: E402,F401
 from bot import warning_models  # noqa: E402,F401
+from bot import case_models  # noqa: E402,F401

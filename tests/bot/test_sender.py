@@ -85,7 +85,7 @@ def test_refused_fresh_token_does_not_recurse(stack_factory):
 
 
 def test_permanent_error_ends_dead_with_the_reason(stack_factory):
-    st = stack_factory(start_sender=False)
+    st = stack_factory(start_sender=False, sender={"concurrency": 1})   # the fault hits the first row
     st.sim_post("/sim/faults", {"api": "webhook/send", "errcode": 93000, "count": 1})
     st.service.outbox.to_group("bank_staff", "内容", dedupe_key="bad")
     st.service.outbox.to_group("linkage", "好" * 1500, dedupe_key="ok")          # 4500 bytes: split in 3
@@ -180,3 +180,18 @@ def test_worker_process_delivers_what_the_web_side_queued(stack_factory, tmp_pat
         out, _ = proc.communicate(timeout=10)
     assert proc.returncode == 0 and "sender stopped" in out
     assert rows(st)[0].state == "sent"
+
+
+def test_addressees_are_served_in_parallel_and_each_in_order(stack_factory):
+    st = stack_factory(start_sender=False)
+    st.sim_post("/sim/faults", {"api": "webhook/send", "slow_ms": 300, "count": 8})
+    for i in range(4):
+        st.service.outbox.to_group("bank_staff", f"银行{i}", dedupe_key=f"b{i}")
+        st.service.outbox.to_group("textile_finance", f"企业{i}", dedupe_key=f"t{i}")
+    import time
+    t0 = time.monotonic()
+    st.service.sender.drain()
+    elapsed = time.monotonic() - t0
+    assert [m["text"] for m in st.bot_messages("bank_staff")] == [f"银行{i}" for i in range(4)]
+    assert [m["text"] for m in st.bot_messages("textile_finance")] == [f"企业{i}" for i in range(4)]
+    assert elapsed < 8 * 0.3      # the two groups' slow sends overlapped

@@ -74,7 +74,8 @@ def test_previous_slot_is_the_scheduled_time_of_a_late_run():
 
 
 def test_delivery_log_shows_sent_and_failed_with_reason_and_marks_a_failing_group(stack_factory):
-    st = stack_factory(start_sender=False)
+    # one addressee at a time, so that the injected fault hits the first group's push
+    st = stack_factory(start_sender=False, sender={"concurrency": 1})
     c = campaign(targets={"groups": ["bank_staff", "textile_finance"]})
     svc = st.service
     svc.config = with_campaigns(svc.config, c)
