@@ -319,13 +319,15 @@ def record_missed(svc, campaign: CampaignConfig, slot: dt.datetime) -> None:
                 reason="服务停机，超过补发时限", created_at=slot), ["campaign", "slot", "group_id"])
 
 
-def preview(svc, campaign: CampaignConfig, now: dt.datetime) -> list[tuple[GroupConfig, Optional[PoolItem]]]:
+def preview(svc, campaign: CampaignConfig, now: dt.datetime, weights: Optional[dict] = None
+            ) -> list[tuple[GroupConfig, Optional[PoolItem]]]:
     """What the next slot would send to each group (nothing is recorded)."""
     groups = svc.config.campaign_groups(campaign)
+    weights = svc.config.priorities.weights if weights is None else weights
     interval = slot_interval(campaign, svc.config.timezone, now)
     with svc.sessions() as s:
         hist = _histories(s, [g.id for g in groups], now)
-    return [(g, choose(pool_for(campaign, g, svc.library, svc.venues), hist[g.id], svc.config.priorities.weights,
+    return [(g, choose(pool_for(campaign, g, svc.library, svc.venues), hist[g.id], weights,
                        now, campaign.rotation_days, svc.config.priorities.floor_days, interval,
                        svc.config.priorities.general_weight)) for g in groups]
 

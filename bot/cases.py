@@ -296,16 +296,15 @@ def upsert_cases(session, rows: list[dict], now: dt.datetime) -> tuple[int, int]
     table = FraudCase.__table__
     existing = 0
     updated_cols = [c for c in rows[0] if c != "case_no"] + ["updated_at"]
-    chunk = 1000
+    stmt = insert(table)
+    stmt = stmt.on_conflict_do_update(index_elements=["case_no"], set_={c: stmt.excluded[c] for c in updated_cols})
+    chunk = 5000
     for i in range(0, len(rows), chunk):
         part = rows[i:i + chunk]
         existing += session.scalar(select(func.count()).select_from(table)
                                    .where(table.c.case_no.in_([r["case_no"] for r in part]))) or 0
-        values = [{**r, "imported_at": now, "updated_at": now} for r in part]
-        stmt = insert(table).values(values)
-        stmt = stmt.on_conflict_do_update(index_elements=["case_no"],
-                                          set_={c: stmt.excluded[c] for c in updated_cols})
-        session.execute(stmt)
+        # executemany: SQLAlchemy batches the rows into multi-row INSERTs ("insertmanyvalues")
+        session.execute(stmt, [{**r, "imported_at": now, "updated_at": now} for r in part])
     return len(rows) - existing, existing
 
 

@@ -212,9 +212,127 @@ def cmd_campaigns(args) -> int:
     if args.action == "preview":
         print(preview_text(svc, campaign, now))
         return 0
-    result = cp.run_slot(svc, campaign, now.replace(second=0, microsecond=0), now)
+    from bot.stats import priority_weights
+    result = cp.run_slot(svc, campaign, now.replace(second=0, microsecond=0), now,
+                         weights=priority_weights(svc.sessions, cfg, now)[0])
     print(f"{campaign.name}: {result.summary()}")
     svc.sender.drain(timeout=30)
+    return 0
+
+
+def _parse_day(text: str):
+    import datetime as dt
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date YYYY-MM-DD")
+
+
+def cmd_cases(args) -> int:
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+    from bot import cases
+    from bot.db import make_engine, session_factory, ensure_schema
+    cfg = _config(args.config)
+    engine = make_engine(cfg.database.url, Path(cfg.source).parent)
+    _service_or_exit(lambda: ensure_schema(engine))
+    sessions = session_factory(engine)
+    tz = ZoneInfo(cfg.timezone)
+    if args.action == "import":
+        if not args.arg:
+            print("cases import: name the file (CSV or XLSX)", file=sys.stderr)
+            return 2
+        try:
+            res = cases.import_file(sessions, cfg, args.arg[0], skip_bad=args.skip_bad)
+        except cases.ImportFailed as e:
+            print(f"导入失败，未写入任何数据：{e}", file=sys.stderr)
+            return 1
+        for err in res.errors[:args.max_errors]:
+            print(err, file=sys.stderr)
+        if len(res.errors) > args.max_errors:
+            print(f"……另有 {len(res.errors) - args.max_errors} 处错误", file=sys.stderr)
+        print(res.summary())
+        if res.errors and not args.skip_bad:
+            print("有错误，未写入任何数据；改正后重新导入，或加 --skip-bad 只导入正确的行。", file=sys.stderr)
+            return 1
+        return 0
+    if args.action == "demo-data":
+        end = args.end or dt.datetime.now(tz).date()
+        if args.csv:
+            rows = cases.demo_cases(cfg, count=args.count, seed=args.seed, end=end, years=args.years)
+            cases.write_csv(rows, args.csv, cfg)
+            print(f"{len(rows)} demo cases written to {args.csv}")
+        else:
+            n = cases.load_demo(sessions, cfg, count=args.count, seed=args.seed, end=end, years=args.years)
+            print(f"{n} demo cases ({args.years} years up to {end}, seed {args.seed}) in the database")
+        return 0
+    if args.action == "followup":
+        # cases followup CASE_NO [note …] --by NAME: add one; without a note: list them
+        if not args.arg:
+            print("cases followup: name the case number", file=sys.stderr)
+            return 2
+        case_no, note = args.arg[0], " ".join(args.arg[1:]).strip()
+        try:
+            if note:
+                at = dt.datetime.combine(args.date, dt.time(12), tz) if args.date else None
+                cases.add_follow_up(sessions, case_no, by=args.by or os.environ.get("USER", "cli"), note=note,
+                                    method=args.method, at=at)
+                print(f"{case_no}: 回访已记录")
+            c, items = cases.follow_ups(sessions, case_no)
+        except cases.CaseError as e:
+            print(str(e), file=sys.stderr)
+            return 1
+        print(f"{c.case_no} {c.occurred_at.astimezone(tz):%Y-%m-%d} {c.township} {cases.type_name(c.fraud_type)} "
+              f"损失 {c.loss_fen / 100:.2f} 元：回访 {len(items)} 次")
+        for f in items:
+            print(f"{f.at.astimezone(tz):%Y-%m-%d %H:%M}\t{f.method}\t{f.by}\t{f.note}")
+        return 0
+    if args.action == "pledge":
+        # cases pledge UNIT HOUSEHOLDS [note …]
+        units = {u.id for u in cfg.units}
+        if len(args.arg) < 2 or args.arg[0] not in units or not args.arg[1].isdigit():
+            print(f"cases pledge UNIT HOUSEHOLDS [note]; units: {', '.join(sorted(units))}", file=sys.stderr)
+            return 2
+        cases.record_pledge(sessions, unit=args.arg[0], households=int(args.arg[1]), note=" ".join(args.arg[2:]),
+                            by=args.by or os.environ.get("USER", "cli"))
+        print(f"{cfg.unit_name(args.arg[0])}: 承诺书 {args.arg[1]} 户已登记")
+        return 0
+    return 2
+
+
+def cmd_report(args) -> int:
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+    from bot.db import make_engine, session_factory, ensure_schema, utcnow
+    from bot.reports import FontMissing, Report
+    cfg = _config(args.config)
+    engine = make_engine(cfg.database.url, Path(cfg.source).parent)
+    _service_or_exit(lambda: ensure_schema(engine))
+    sessions = session_factory(engine)
+    if args.date:
+        # the week / month that contains this date (complete)
+        nxt = args.date + dt.timedelta(days=7 - args.date.weekday()) if args.kind == "weekly" else \
+            (args.date.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+        now = dt.datetime.combine(nxt, dt.time(0, 1), ZoneInfo(cfg.timezone)).astimezone(dt.timezone.utc)
+    else:
+        now = utcnow()
+    rep = Report(sessions, cfg, args.kind, now, complete=True)
+    print(rep.markdown())
+    if args.xlsx:
+        Path(args.xlsx).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.xlsx).write_bytes(rep.workbook())
+        print(f"workbook: {args.xlsx}")
+    if args.png:
+        try:
+            charts = rep.charts()
+        except FontMissing as e:
+            print(f"charts: {e}", file=sys.stderr)
+            return 1
+        out = Path(args.png)
+        out.mkdir(parents=True, exist_ok=True)
+        for name, data in charts.items():
+            (out / name).write_bytes(data)
+            print(f"chart: {out / name}")
     return 0
 
 
@@ -268,6 +386,28 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--group")
     sp.add_argument("--days", type=int, default=7)
     sp.set_defaults(fn=cmd_campaigns)
+
+    sp = with_config(sub.add_parser("cases", help="fraud cases: import, demo data, follow-ups (回访), pledges"))
+    sp.add_argument("action", choices=["import", "demo-data", "followup", "pledge"])
+    sp.add_argument("arg", nargs="*", help="import: FILE; followup: CASE_NO [note]; pledge: UNIT HOUSEHOLDS [note]")
+    sp.add_argument("--skip-bad", action="store_true", help="import the good rows, report the bad ones")
+    sp.add_argument("--max-errors", type=int, default=200, help="errors printed at most")
+    sp.add_argument("--count", type=int, default=2400, help="demo-data: number of cases")
+    sp.add_argument("--seed", type=int, default=7)
+    sp.add_argument("--years", type=int, default=2)
+    sp.add_argument("--end", type=_parse_day, help="demo-data: last day (default today)")
+    sp.add_argument("--csv", help="demo-data: write a case file instead of the database")
+    sp.add_argument("--by", help="followup/pledge: who")
+    sp.add_argument("--method", default="电话", help="followup: 电话, 走访, …")
+    sp.add_argument("--date", type=_parse_day, help="followup: when (default now)")
+    sp.set_defaults(fn=cmd_cases)
+
+    sp = with_config(sub.add_parser("report", help="weekly or monthly report: summary, workbook, charts"))
+    sp.add_argument("kind", choices=["weekly", "monthly"])
+    sp.add_argument("--xlsx", help="write the workbook here")
+    sp.add_argument("--png", help="write the charts into this folder")
+    sp.add_argument("--date", type=_parse_day, help="the week / month containing this date (default: the last full one)")
+    sp.set_defaults(fn=cmd_report)
 
     # listed for --help; main() hands them to content.cli before argparse sees their options
     sub.add_parser("check-content", help="validate the content library")

@@ -22,7 +22,8 @@ class ServerThread:
     """A threaded werkzeug server; `url` is where it listens, `stop()` shuts it down."""
 
     def __init__(self, app, host: str = "127.0.0.1", port: int = 0):
-        self.server = make_server(host, port or free_port(host), app, threaded=True)
+        # port 0: the system picks a free port at bind time (no window for another process to take it)
+        self.server = make_server(host, port, app, threaded=True)
         self.host, self.port = host, self.server.server_port
         self.url = f"http://{host}:{self.port}"
         self.thread = threading.Thread(target=lambda: self.server.serve_forever(poll_interval=0.05), name=f"http-{self.port}", daemon=True)

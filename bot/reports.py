@@ -214,15 +214,19 @@ SHEETS = {"fraud_type": "诈骗类型", "township": "乡镇街道", "age_group":
           "channel": "联系渠道"}
 
 
-def workbook(a: Analysis, stations: list[StationStats], scores: list[UnitScore], title: str) -> bytes:
+def workbook(a: Analysis, stations: list[StationStats], scores: list[UnitScore], title: str,
+             tz: str = "Asia/Shanghai") -> bytes:
     """An XLSX with a sheet per table and Chinese headers."""
+    from zoneinfo import ZoneInfo
     from openpyxl import Workbook
+    zone = ZoneInfo(tz)
     from bot.stats import DIMENSIONS
     wb = Workbook()
     wb.remove(wb.active)
     _sheet(wb, "概览", ["项目", "数值"], [
         ["报表", title], ["统计期", a.period.label],
-        ["起", a.period.start.isoformat()], ["止", a.period.end.isoformat()],
+        ["起（含）", f"{a.period.start.astimezone(zone):%Y-%m-%d %H:%M}"],
+        ["止（不含）", f"{a.period.end.astimezone(zone):%Y-%m-%d %H:%M}"],
         ["发案数（起）", a.total], ["上期发案数（起）", a.prev_total],
         ["损失金额（元）", round(a.total_loss, 2)], ["上期损失金额（元）", round(a.prev_loss, 2)],
         ["高发类型前三", "、".join(r.label for r in a.top_types) or "无"]])
@@ -281,7 +285,7 @@ class Report:
                 "assessment.png": assessment_chart(self.period.label, self.scores, font)}
 
     def workbook(self) -> bytes:
-        return workbook(self.analysis, self.stations, self.scores, self.title)
+        return workbook(self.analysis, self.stations, self.scores, self.title, self.config.timezone)
 
 
 def push_weekly(svc, now) -> int:

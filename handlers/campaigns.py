@@ -44,8 +44,9 @@ class CampaignHandler(Handler):
             return [Reply(f"已恢复“{name}”。")]
         if action == "预览":
             return [Reply(preview_text(svc, campaign, now))]
+        from bot.stats import priority_weights
         slot = now.replace(second=0, microsecond=0)
-        result = cp.run_slot(svc, campaign, slot, now)
+        result = cp.run_slot(svc, campaign, slot, now, weights=priority_weights(svc.sessions, svc.config, now)[0])
         return [Reply(f"“{name}”已立即推送：{result.summary()}。")]
 
 
@@ -66,10 +67,15 @@ def list_text(svc, now: dt.datetime) -> str:
 
 def preview_text(svc, campaign, now: dt.datetime) -> str:
     from bot.campaigns import preview
-    lines = [f"【预览：{campaign.name}】下次每个群将收到："]
-    for group, item in preview(svc, campaign, now)[:6]:
+    from bot.stats import priority_weights
+    weights, source = priority_weights(svc.sessions, svc.config, now)
+    basis = f"按近{svc.config.priorities.case_window_days}天{source.split(':')[1]}起案件的类型占比" \
+        if source.startswith("cases") else "按配置的权重"
+    lines = [f"【预览：{campaign.name}】下次每个群将收到（{basis}）："]
+    shown = preview(svc, campaign, now, weights)
+    for group, item in shown[:6]:
         lines.append(f"· {group.name}：{item.title if item else '（无可发内容）'}")
-    first = next((item for _g, item in preview(svc, campaign, now) if item), None)
+    first = next((item for _g, item in shown if item), None)
     if first:
         lines.append("——")
         lines.append(first.text)

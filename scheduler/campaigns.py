@@ -12,12 +12,15 @@ log = logging.getLogger(__name__)
 def campaign_slot(name: str) -> None:
     """Run the campaign's latest slot (a late run belongs to the slot it was scheduled for)."""
     from bot.campaigns import is_paused, previous_slot, run_slot
+    from bot.stats import priority_weights
     svc = current_service()
     campaign = svc.config.campaign(name)
     if campaign is None or not campaign.enabled or is_paused(svc.sessions, name):
         return
     now = svc.clock()
-    run_slot(svc, campaign, previous_slot(campaign, svc.config.timezone, now), now)
+    # the fraud types' shares of recent cases when there are enough cases, else the config weights
+    weights, _source = priority_weights(svc.sessions, svc.config, now)
+    run_slot(svc, campaign, previous_slot(campaign, svc.config.timezone, now), now, weights=weights)
 
 
 def campaign_missed(name: str, scheduled: dt.datetime) -> None:

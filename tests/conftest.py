@@ -90,6 +90,14 @@ def wait_for(predicate, timeout: float = 10.0, interval: float = 0.02):
     return value
 
 
+class _LateApp:
+    """A WSGI app set after the socket is bound (the simulator needs the bot's address first)."""
+
+    def __call__(self, environ, start_response):
+        start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
+        return [b"starting"]
+
+
 class Stack:
     """The bot and the WeCom simulator, each on its own port, talking real HTTP."""
 
@@ -97,12 +105,12 @@ class Stack:
                  token_ttl: int = 7200, sender: dict | None = None, wecom: dict | None = None,
                  mp: dict | None = None, extra_groups: list | None = None):
         from bot.app import create_app
-        from bot.netutil import ServerThread, free_port
+        from bot.netutil import ServerThread
         from bot.simulator import create_simulator
 
-        sim_port, bot_port = free_port(), free_port()
-        self.sim_url = f"http://127.0.0.1:{sim_port}"
-        self.bot_url = f"http://127.0.0.1:{bot_port}"
+        # both servers bind port 0 first, then learn each other's address: no port race
+        self.sim = ServerThread(_LateApp(), port=0)
+        self.sim_url = self.sim.url
         self.config = demo_config(db_url, self.sim_url)
         self.config = self.config.model_copy(update={
             "sender": self.config.sender.model_copy(update=sender or {}),
@@ -113,12 +121,14 @@ class Stack:
             from bot.config import GroupConfig
             self.config = self.config.model_copy(update={
                 "groups": list(self.config.groups) + [GroupConfig.model_validate(g) for g in extra_groups]})
-        self.sim_app = create_simulator(self.config, bot_url=self.bot_url, token_ttl=token_ttl,
-                                        callback_timeout=callback_timeout, public_url=self.sim_url)
-        self.sim = ServerThread(self.sim_app, port=sim_port).start()
         self.app = create_app(self.config, start_sender=start_sender, handlers=handlers)
         self.service = self.app.extensions["fanzha"]
-        self.bot = ServerThread(self.app, port=bot_port).start()
+        self.bot = ServerThread(self.app, port=0).start()
+        self.bot_url = self.bot.url
+        self.sim_app = create_simulator(self.config, bot_url=self.bot_url, token_ttl=token_ttl,
+                                        callback_timeout=callback_timeout, public_url=self.sim_url)
+        self.sim.server.app = self.sim_app
+        self.sim.start()
 
     # --- driving the simulator like a person or a test would ---------------------------
     def say(self, chat: str, user: str, text: str, **extra) -> dict:

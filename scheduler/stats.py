@@ -1,0 +1,27 @@
+"""Statistics job: the weekly report to the leadership group (`reports.weekly`, Monday 09:00).
+
+Keyed per ISO week and group in the outbox, so a run that fires twice, after a restart or on a
+new leader, sends nothing twice."""
+from __future__ import annotations
+
+from scheduler import JobSpec, current_service
+
+
+def run_weekly_report(svc, now=None) -> int:
+    from bot.reports import push_weekly
+    return push_weekly(svc, now or svc.clock())
+
+
+def weekly_report() -> None:
+    run_weekly_report(current_service())
+
+
+def stats_jobs(config) -> list[JobSpec]:
+    from apscheduler.triggers.cron import CronTrigger
+    if not config.reports.weekly:
+        return []
+    day, hhmm = config.reports.weekly.split()
+    hour, minute = (int(x) for x in hhmm.split(":"))
+    return [JobSpec(id="stats-weekly-report", func="scheduler.stats:weekly_report",
+                    trigger=CronTrigger(day_of_week=day, hour=hour, minute=minute, timezone=config.timezone),
+                    misfire_grace_time=6 * 3600)]
