@@ -2,7 +2,8 @@
 
 Charts need a CJK font, or every Chinese label renders as empty boxes. `cjk_font()` finds one:
 `reports.font` / $FANZHA_FONT, then known file paths (WenQuanYi Micro Hei, Noto Sans CJK …),
-then fontconfig (`fc-match :lang=zh`). None found → FontMissing with what to install.
+then fontconfig (`fc-match :lang=zh`), then the font shipped in bot/fonts/. None found (the
+shipped file removed) → FontMissing with what to install.
 """
 from __future__ import annotations
 
@@ -26,6 +27,8 @@ FONT_PATHS = (
     "/System/Library/Fonts/PingFang.ttc",
     "C:/Windows/Fonts/msyh.ttc",
 )
+# shipped with the project (bot/fonts/README.md), so charts work with nothing installed
+SHIPPED_FONT = Path(__file__).resolve().parent / "fonts" / "wqy-microhei.ttc"
 INSTALL_HINT = ("no CJK font found for the charts: install one (Debian/Ubuntu: apt-get install -y fonts-wqy-microhei) "
                 "or set reports.font / FANZHA_FONT to a .ttf/.ttc/.otf file")
 
@@ -71,6 +74,8 @@ def find_font_file(configured: Optional[str] = None) -> str:
     p = _fontconfig()
     if p and _covers_chinese(p):
         return p
+    if SHIPPED_FONT.is_file() and _covers_chinese(str(SHIPPED_FONT)):
+        return str(SHIPPED_FONT)
     raise FontMissing(INSTALL_HINT)
 
 

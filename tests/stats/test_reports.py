@@ -63,3 +63,10 @@ def test_report_command_writes_the_workbook_and_the_charts(small, tmp_path, caps
     assert sorted(p.name for p in (tmp_path / "png").iterdir()) == ["assessment.png", "cases.png", "trend.png"]
     assert main(["report", "monthly", "--date", "2026-10-10", "--xlsx", str(tmp_path / "m.xlsx")]) == 0
     assert "反诈月报 2026年10月" in capsys.readouterr().out
+
+
+def test_the_shipped_font_is_used_when_the_machine_has_no_chinese_font(monkeypatch):
+    monkeypatch.setattr(reports, "FONT_PATHS", ())
+    monkeypatch.setattr(reports, "_fontconfig", lambda: None)
+    monkeypatch.delenv("FANZHA_FONT", raising=False)
+    assert reports.find_font_file() == str(reports.SHIPPED_FONT)
