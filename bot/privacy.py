@@ -38,3 +38,5 @@ def setup_logging(level: str = "INFO") -> None:
         root.addHandler(handler)
     root.setLevel(level)
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # one line per job run (the escalation sweep runs every 30 s) buries what matters
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
