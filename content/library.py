@@ -131,6 +131,19 @@ class Library:
 
 # ---------------------------------------------------------------- helpers
 
+def _compile_pattern(source: str, where: str, errors: list[str]):
+    """The compiled regex, or None with the reason added to errors (bad syntax, or matches empty text)."""
+    try:
+        rx = re.compile(source)
+    except re.error as exc:
+        errors.append(f"{where} regex does not compile: {exc}")
+        return None
+    if rx.search(""):
+        errors.append(f"{where} regex matches empty text")
+        return None
+    return rx
+
+
 def read_yaml(path: Path, errors: list[str]):
     try:
         with path.open("r", encoding="utf-8") as fh:
@@ -252,13 +265,8 @@ def _patterns(data, fname, errors) -> list[Pattern]:
         extra = set(item) - {"re", "weight", "label"}
         if extra:
             errors.append(f"{fname}: patterns: item {i} has unknown keys {sorted(extra)}")
-        try:
-            rx = re.compile(item["re"])
-        except re.error as exc:
-            errors.append(f"{fname}: patterns: item {i} regex does not compile: {exc}")
-            continue
-        if rx.search(""):
-            errors.append(f"{fname}: patterns: item {i} regex matches empty text")
+        rx = _compile_pattern(item["re"], f"{fname}: patterns: item {i}", errors)
+        if rx is None:
             continue
         w = _weight(item.get("weight"), fname, f"patterns: item {i}", errors, allow_negative=False)
         label = item.get("label")
@@ -428,13 +436,8 @@ def _lexicon(path: Path, errors: list[str]) -> Lexicon | None:
         if not isinstance(item, dict) or not isinstance(item.get("re"), str) or "family" not in item:
             errors.append(f"{fname}: suspicion_patterns: item {i} needs 're', 'family' and 'weight'")
             continue
-        try:
-            rx = re.compile(item["re"])
-        except re.error as exc:
-            errors.append(f"{fname}: suspicion_patterns: item {i} regex does not compile: {exc}")
-            continue
-        if rx.search(""):
-            errors.append(f"{fname}: suspicion_patterns: item {i} regex matches empty text")
+        rx = _compile_pattern(item["re"], f"{fname}: suspicion_patterns: item {i}", errors)
+        if rx is None:
             continue
         w = _weight(item.get("weight"), fname, f"suspicion_patterns: item {i}", errors, allow_negative=False)
         if w is not None:

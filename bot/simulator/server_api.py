@@ -244,16 +244,21 @@ def _content(state, body, *, channel: str):
     raise ApiError(40008)
 
 
-# --- message/send ---------------------------------------------------------------------------
-@bp.route("/cgi-bin/message/send", methods=["POST"])
-@api("message/send")
-def message_send(state, body):
+def _check_agent(state, body) -> None:
+    """40056 unless the request names this app's agentid."""
     try:
         agentid = int(body.get("agentid"))
     except (TypeError, ValueError):
         raise ApiError(40056)
     if agentid != state.agent_id:
         raise ApiError(40056)
+
+
+# --- message/send ---------------------------------------------------------------------------
+@bp.route("/cgi-bin/message/send", methods=["POST"])
+@api("message/send")
+def message_send(state, body):
+    _check_agent(state, body)
     touser = str(body.get("touser") or "")
     toparty = str(body.get("toparty") or "")
     totag = str(body.get("totag") or "")
@@ -357,12 +362,7 @@ def _register_taskcard(state, extra: dict, users: list) -> None:
 @bp.route("/cgi-bin/message/update_taskcard", methods=["POST"])
 @api("message/update_taskcard")
 def message_update_taskcard(state, body):
-    try:
-        agentid = int(body.get("agentid"))
-    except (TypeError, ValueError):
-        raise ApiError(40056)
-    if agentid != state.agent_id:
-        raise ApiError(40056)
+    _check_agent(state, body)
     userids = body.get("userids")
     if not isinstance(userids, list) or not userids or len(userids) > 1000:
         raise ApiError(40058, "userids must list 1 to 1000 members. invalid Request Parameter")
