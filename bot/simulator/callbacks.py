@@ -21,7 +21,7 @@ from urllib.parse import urlencode
 
 import requests
 
-from .crypto import CryptoError, WeComCrypto, random_nonce, signature
+from .crypto import WeComCrypto, open_reply, random_nonce, signature
 from .state import truncate_utf8, utf8_len
 
 APP_TEXT_MAX = 2048
@@ -252,16 +252,10 @@ class Deliverer:
         except (ValueError, KeyError, TypeError):
             problems.append("reply is not the JSON envelope {encrypt, msgsignature, timestamp, nonce}")
             return {"kind": "bad_reply"}
-        if signature(self.aibot_crypto.token, ts, nonce, enc) != sig:
-            problems.append("reply msgsignature does not verify")
-            return {"kind": "bad_signature"}
-        try:
-            plain, rid = self.aibot_crypto.decrypt(enc, check_receiveid=False)
-        except CryptoError as e:
-            problems.append(f"reply does not decrypt: {e}")
-            return {"kind": "bad_reply"}
-        if rid != "":
-            problems.append(f"reply receiveid is {rid!r}; the AI bot uses an empty receiveid")
+        # the AI bot's receiveid is empty
+        plain, failed = open_reply(self.aibot_crypto, enc, sig, ts, nonce, "", problems, "msgsignature")
+        if failed:
+            return {"kind": failed}
         try:
             body = json.loads(plain)
         except ValueError:
@@ -415,16 +409,9 @@ class Deliverer:
         if not enc or not sig or not ts or not nonce:
             problems.append("reply envelope lacks Encrypt/MsgSignature/TimeStamp/Nonce")
             return {"kind": "bad_reply"}
-        if signature(self.app_crypto.token, ts, nonce, enc) != sig:
-            problems.append("reply MsgSignature does not verify")
-            return {"kind": "bad_signature"}
-        try:
-            plain, rid = self.app_crypto.decrypt(enc, check_receiveid=False)
-        except CryptoError as e:
-            problems.append(f"reply does not decrypt: {e}")
-            return {"kind": "bad_reply"}
-        if rid != st.corp_id:
-            problems.append(f"reply receiveid is {rid!r}, expected the CorpID {st.corp_id!r}")
+        plain, failed = open_reply(self.app_crypto, enc, sig, ts, nonce, st.corp_id, problems)
+        if failed:
+            return {"kind": failed}
         try:
             inner = _parse_xml(plain)
         except (ET.ParseError, ValueError) as e:

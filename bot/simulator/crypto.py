@@ -118,3 +118,23 @@ class WeComCrypto:
         nonce = nonce or random_nonce()
         enc = self.encrypt(plaintext)
         return {"encrypt": enc, "msg_signature": self.sign(ts, nonce, enc), "timestamp": ts, "nonce": nonce}
+
+
+def open_reply(crypto: "WeComCrypto", enc: str, sig: str, ts: str, nonce: str, receiveid: str,
+               problems: list, label: str = "MsgSignature"):
+    """Verify and decrypt the bot's encrypted reply, as WeCom does.
+
+    Returns (plaintext, None), or (None, outcome kind) with the reason added to problems; a
+    wrong receiveid is noted but the reply still counts.
+    """
+    if crypto.sign(ts, nonce, enc) != sig:
+        problems.append(f"reply {label} does not verify")
+        return None, "bad_signature"
+    try:
+        plain, rid = crypto.decrypt(enc, check_receiveid=False)
+    except CryptoError as e:
+        problems.append(f"reply does not decrypt: {e}")
+        return None, "bad_reply"
+    if rid != receiveid:
+        problems.append(f"reply receiveid is {rid!r}, expected {receiveid!r}")
+    return plain, None

@@ -27,7 +27,7 @@ import requests
 from flask import Blueprint, current_app, jsonify, request
 
 from . import state as _state_mod
-from .crypto import CryptoError, WeComCrypto, random_nonce
+from .crypto import WeComCrypto, open_reply, random_nonce
 from .state import Chat, utf8_len
 
 bp = Blueprint("wecom_sim_mp", __name__)
@@ -178,16 +178,9 @@ class MpSim:
             if not (enc and sig and ts and nonce):
                 problems.append("safe mode: reply must be the encrypted envelope (Encrypt/MsgSignature/TimeStamp/Nonce)")
                 return {"kind": "bad_reply"}
-            if self.crypto.sign(ts, nonce, enc) != sig:
-                problems.append("reply MsgSignature does not verify")
-                return {"kind": "bad_signature"}
-            try:
-                plain, rid = self.crypto.decrypt(enc, check_receiveid=False)
-            except CryptoError as e:
-                problems.append(f"reply does not decrypt: {e}")
-                return {"kind": "bad_reply"}
-            if rid != self.mp.app_id:
-                problems.append(f"reply receiveid is {rid!r}, expected the AppID")
+            plain, failed = open_reply(self.crypto, enc, sig, ts, nonce, self.mp.app_id, problems)
+            if failed:
+                return {"kind": failed}
             try:
                 root = _xml(plain)
             except (ET.ParseError, ValueError) as e:
