@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 
 from bot.campaign_models import CampaignDelivery, CampaignState
 from bot.config import CampaignConfig, Config, GroupConfig
-from bot.db import insert_unless_exists, session_scope
+from bot.db import insert_unless_exists, session_scope, upsert
 from bot.models import OutboxMessage
 from bot.wechat_models import MassSendGroup, MassSendTask
 from bot.outbox import Unreachable
@@ -187,11 +187,7 @@ def is_paused(sessions, name: str) -> bool:
 
 def set_paused(sessions, name: str, paused: bool, who: str, now: dt.datetime) -> None:
     with session_scope(sessions) as s:
-        row = s.get(CampaignState, name)
-        if row is None:
-            s.add(CampaignState(name=name, paused=paused, changed_by=who, changed_at=now))
-        else:
-            row.paused, row.changed_by, row.changed_at = paused, who, now
+        upsert(s, CampaignState, dict(name=name, paused=paused, changed_by=who, changed_at=now), key=["name"])
 
 
 def _histories(s, group_ids: list[str], now: dt.datetime) -> dict[str, History]:

@@ -98,6 +98,18 @@ def insert_unless_exists(conn, model, values: dict, unique: list[str]):
     return conn.execute(stmt, values).scalar()
 
 
+def upsert(session, model, values: dict, key: list[str]) -> None:
+    """INSERT … ON CONFLICT (key) DO UPDATE: two processes writing the same row at once both
+    succeed (Session.merge reads then inserts, and the second insert would fail)."""
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    stmt = insert(model.__table__).values(**values)
+    stmt = stmt.on_conflict_do_update(index_elements=key,
+                                      set_={k: stmt.excluded[k] for k in values if k not in key})
+    session.execute(stmt)
+
+
 def session_factory(engine: Engine) -> sessionmaker:
     return sessionmaker(engine, expire_on_commit=False, future=True)
 

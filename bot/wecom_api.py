@@ -16,7 +16,7 @@ from sqlalchemy import delete
 from sqlalchemy.orm import sessionmaker
 
 from bot.config import Config
-from bot.db import session_scope, utcnow
+from bot.db import session_scope, upsert, utcnow
 from bot.models import AccessToken
 
 log = logging.getLogger(__name__)
@@ -72,7 +72,8 @@ class WeComApi:
             token, expires_in = self._fetch_token()
             expires_at = self.clock() + dt.timedelta(seconds=expires_in)
             with session_scope(self.sessions) as s:
-                s.merge(AccessToken(app=self.app_key, token=token, expires_at=expires_at, fetched_at=self.clock()))
+                upsert(s, AccessToken, dict(app=self.app_key, token=token, expires_at=expires_at, fetched_at=self.clock()),
+                       key=["app"])
             self._cached = (token, expires_at)
             return token
 

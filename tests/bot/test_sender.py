@@ -56,6 +56,34 @@ def test_token_expiry_in_the_middle_of_a_run_loses_nothing(stack_factory):
     assert st.stats()["gettoken"] == 2
 
 
+def test_two_processes_refreshing_the_token_at_once_both_get_one(stack_factory):
+    """Another process stores its fresh token while this one is fetching: both must go on sending
+    (a read-then-insert of the token row failed here with a unique violation on PostgreSQL)."""
+    import datetime as dt
+    import pytest
+    from bot.db import utcnow
+    from bot.models import AccessToken
+    from bot.wecom_api import WeComApi
+    st = stack_factory(start_sender=False)
+    if st.service.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite lets one writer at a time in; the race needs row locks")
+    api = WeComApi(st.config, st.service.sessions)
+    other = st.service.engine.connect()
+    tx = other.begin()
+    # the other process has inserted its token but not yet committed: this insert must wait for it
+    other.execute(AccessToken.__table__.insert().values(
+        app=api.app_key, token="theirs", fetched_at=utcnow(), expires_at=utcnow() + dt.timedelta(hours=2)))
+    threading.Timer(0.5, tx.commit).start()
+    try:
+        token = api.token()
+    finally:
+        other.close()
+    assert token and token != "theirs"
+    st.service.outbox.to_users(["res_liu"], "令牌", dedupe_key="tok")
+    Sender(st.config, st.service.sessions, api).drain()
+    assert [m["text"] for m in st.bot_messages("dm:res_liu")] == ["令牌"]
+
+
 def test_45009_burst_is_retried_and_delivered(stack_factory):
     # a higher robot limit only shortens the pause after each 45009 (60 s / limit)
     st = stack_factory(sender=dict(FAST, robot_per_minute=600))
