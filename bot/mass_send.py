@@ -51,25 +51,28 @@ def _task_id(row) -> Optional[int]:
     return int(src.split(":", 1)[1]) if src.startswith("mass_send:") else None
 
 
-def task_created(config, sessions, row, result: dict, now: dt.datetime) -> None:
-    """add_msg_template succeeded: remember the msgid and tell the owner what waits for them."""
+def task_created(config, s, row, result: dict, now: dt.datetime) -> None:
+    """add_msg_template succeeded: remember the msgid and tell the owner what waits for them.
+
+    Runs in the sender's transaction that marks the outbox row sent, so a task WeCom created is
+    never left unrecorded (never polled) by a crash in between.
+    """
     from bot.outbox import Outbox
     task_id = _task_id(row)
     if task_id is None:
         return
-    with session_scope(sessions) as s:
-        task = s.get(MassSendTask, task_id)
-        if task is None or task.state != "queued":
-            return
-        task.state, task.msgid, task.task_created_at = "waiting", str(result["msgid"]), now
-        names = [config.group(g.group_id).name if config.group(g.group_id) else g.group_id
-                 for g in s.scalars(select(MassSendGroup).where(MassSendGroup.task_id == task_id))]
-        preview = task.text if len(task.text) <= 80 else task.text[:80] + "…"
-        text = (f"【待确认的群发】有一条反诈宣传等您发到客户群：{'、'.join(names)}。\n"
-                "请打开企业微信，在「群发助手」里确认发送。您确认后群里才能收到，没确认就不算发出。\n"
-                f"内容：{preview}")
-        Outbox(config, sessions).to_users([task.owner], text, dedupe_key=f"mass_notice:{task_id}",
-                                          source=f"mass_send:{task_id}", session=s)
+    task = s.get(MassSendTask, task_id)
+    if task is None or task.state != "queued":
+        return
+    task.state, task.msgid, task.task_created_at = "waiting", str(result["msgid"]), now
+    names = [config.group(g.group_id).name if config.group(g.group_id) else g.group_id
+             for g in s.scalars(select(MassSendGroup).where(MassSendGroup.task_id == task_id))]
+    preview = task.text if len(task.text) <= 80 else task.text[:80] + "…"
+    text = (f"【待确认的群发】有一条反诈宣传等您发到客户群：{'、'.join(names)}。\n"
+            "请打开企业微信，在「群发助手」里确认发送。您确认后群里才能收到，没确认就不算发出。\n"
+            f"内容：{preview}")
+    Outbox(config, None).to_users([task.owner], text, dedupe_key=f"mass_notice:{task_id}",
+                                  source=f"mass_send:{task_id}", session=s)
 
 
 def task_failed(sessions, row, reason: str, now: dt.datetime) -> None:

@@ -117,15 +117,21 @@ class Sender:
             log.exception("outbox %s: unexpected error", row.id)
             self._failed(row, ApiError(-9, f"{type(e).__name__}: {e}", retriable=True))
             return
-        self._update(row.id, state="sent", sent_at=self.clock(), attempts=row.attempts + 1,
-                     claimed_until=None, last_error=None, result=result)
-        if row.channel == "mass_send":
-            # "sent" here means WeCom created the task; whether a group got it is in mass_send_group
-            from bot import mass_send
-            try:
-                mass_send.task_created(self.config, self.sessions, row, result, self.clock())
-            except Exception:
-                log.exception("outbox %s: could not record the mass-send task %s", row.id, result.get("msgid"))
+        table = OutboxMessage.__table__
+        with session_scope(self.sessions) as s:
+            s.execute(update(table).where(table.c.id == row.id).values(
+                state="sent", sent_at=self.clock(), attempts=row.attempts + 1, claimed_until=None,
+                last_error=None, result=result))
+            if row.channel == "mass_send":
+                # "sent" here means WeCom created the task; whether a group got it is in
+                # mass_send_group. A bug recording it must not unmark the send (a second task).
+                from bot import mass_send
+                try:
+                    with s.begin_nested():
+                        mass_send.task_created(self.config, s, row, result, self.clock())
+                except Exception:
+                    log.exception("outbox %s: could not record the mass-send task %s", row.id,
+                                  result.get("msgid"))
 
     def _deliver(self, row: OutboxMessage) -> dict:
         payload = dict(row.payload)

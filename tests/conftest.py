@@ -90,6 +90,16 @@ def wait_for(predicate, timeout: float = 10.0, interval: float = 0.02):
     return value
 
 
+def mass_tasks_recorded(service, n: int) -> bool:
+    """True once the bot has recorded n mass-send tasks as created at WeCom (waiting for owners);
+    the simulator lists a task a moment before the bot's sender has committed its record."""
+    from sqlalchemy import func, select
+    from bot.wechat_models import MassSendTask
+    with service.sessions() as s:
+        return s.scalar(select(func.count()).select_from(MassSendTask)
+                        .where(MassSendTask.state == "waiting")) >= n
+
+
 class _LateApp:
     """A WSGI app set after the socket is bound (the simulator needs the bot's address first)."""
 

@@ -11,7 +11,7 @@ from bot.app import Service
 from bot.campaign_models import CampaignDelivery
 from bot.config import CampaignConfig
 from bot.models import OutboxMessage
-from tests.conftest import demo_config, wait_for
+from tests.conftest import demo_config, mass_tasks_recorded, wait_for
 
 NOON = dt.datetime(2026, 11, 30, 4, 0, tzinfo=dt.timezone.utc)      # 12:00 in Asia/Shanghai
 
@@ -158,7 +158,7 @@ def test_customer_groups_count_only_when_the_owner_really_sent(stack_factory):
     cp.run_slot(svc, c, NOON)
     got = wait_for(lambda: (lambda t: t if len(t) == 2 else None)(
         requests.get(f"{st.sim_url}/sim/mass_tasks", timeout=5).json()), timeout=5)
-    assert len(got) == 2
+    assert len(got) == 2 and wait_for(lambda: mass_tasks_recorded(svc, 2), timeout=5)
     log = {ln.group_id: ln for ln in cp.delivery_log(svc, NOON - dt.timedelta(days=1))}
     assert (log["binhe_residents"].scheduled, log["binhe_residents"].sent, log["binhe_residents"].pending) == (1, 0, 1)
     by_owner = {t["sender"]: t for t in got}

@@ -18,7 +18,7 @@ from bot.models import InboundMessage, OutboxMessage
 from bot.outbox import plain_text
 from bot.wechat_models import MassSendGroup, MassSendTask
 from handlers.router import Handler
-from tests.conftest import wait_for
+from tests.conftest import mass_tasks_recorded, wait_for
 
 SAFE_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 QUESTION = "有个客服打电话说我的快递丢了要理赔，让我开屏幕共享"
@@ -227,6 +227,7 @@ def test_the_scheduler_polls_mass_send_tasks(stack):
     assert "mass_send_poll" in {j.id for j in svc.scheduled_jobs()}
     svc.outbox.to_group("binhe_residents", "反诈提醒", dedupe_key="job:1")
     msgid = wait_for(lambda: tasks(stack).get("binhe_residents", {}).get("msgid"))
+    assert wait_for(lambda: mass_tasks_recorded(svc, 1))
     stack.sim_post("/sim/mass_tasks/confirm", {"msgid": msgid})
     old, scheduler._service = scheduler._service, svc
     try:
