@@ -413,10 +413,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("check-content", help="validate the content library")
     sub.add_parser("ask", help='answer a resident\'s message: ask "文本" | ask --jsonl < lines')
     sub.add_parser("eval", help="accuracy of the matcher on a labelled JSONL file")
+    sub.add_parser("train", help="learn the word weights from content/examples/ (--cv: held-out accuracy)")
     return p
 
 
-CONTENT_COMMANDS = {"check-content": "cmd_check_content", "ask": "cmd_ask", "eval": "cmd_eval"}
+CONTENT_COMMANDS = {"check-content": "cmd_check_content", "ask": "cmd_ask", "eval": "cmd_eval",
+                    "train": "cmd_train"}
 
 
 def main(argv=None) -> int:

@@ -3,6 +3,7 @@
 cmd_check_content(argv)  validate the library: prints "ok" or every "file: field: reason" line
 cmd_ask(argv)            "文本" -> reply + decision; --jsonl: one JSON object per stdin line
 cmd_eval(argv)           FILE.jsonl (text, intent) -> accuracy, per intent, none P/R, confusion matrix
+cmd_train(argv)          learn the word weights from content/examples/ (--cv: held-out accuracy)
 Each returns a process exit code.
 """
 from __future__ import annotations
@@ -10,8 +11,10 @@ from __future__ import annotations
 import json
 import sys
 from collections import Counter, defaultdict
+from pathlib import Path
 
 from .answers import answer_for
+from . import learned
 from .library import FRAUD_INTENTS, INTENTS, NONE, ContentError, load_library
 from .matcher import Matcher
 
@@ -43,13 +46,74 @@ def _load(content_dir: str | None):
 
 
 def cmd_check_content(argv: list[str]) -> int:
-    """Usage: check-content [--content DIR]"""
-    content_dir, _ = _take_option(list(argv), "--content")
+    """Usage: check-content [--content DIR] [--examples DIR]
+
+    Also checks the labelled examples, and says when the learned weights were trained on
+    other examples or keywords than the ones now on disk (they still work, but retrain)."""
+    content_dir, argv = _take_option(list(argv), "--content")
+    examples_dir, _ = _take_option(argv, "--examples")
     lib = _load(content_dir)
     if lib is None:
         return 1
+    errors: list[str] = []
+    examples = learned.load_examples(Path(examples_dir) if examples_dir else learned.EXAMPLES_DIR, errors)
+    for line in errors:
+        print(line)
+    if errors:
+        return 1
     print("ok")
+    if lib.weights is not None and lib.weights.trained_on != learned.fingerprint(examples, lib):
+        print("warning: weights.json was trained on other examples or keywords than these; "
+              "run: python -m bot train")
     return 0
+
+
+def cmd_train(argv: list[str]) -> int:
+    """Usage: train [--cv] [--examples DIR] [--out FILE] [--content DIR]
+
+    Writes content/weights.json from content/examples/*.jsonl. --cv first prints, for every
+    example file, the accuracy of weights trained on all the other files (what to expect on
+    messages nobody has labelled), then trains on everything as usual."""
+    argv = list(argv)
+    content_dir, argv = _take_option(argv, "--content")
+    examples_dir, argv = _take_option(argv, "--examples")
+    out, argv = _take_option(argv, "--out")
+    try:
+        lib = load_library(content_dir, with_weights=False)
+        examples = learned.load_examples(Path(examples_dir) if examples_dir else learned.EXAMPLES_DIR)
+    except ContentError as exc:
+        for line in exc.errors:
+            print(line)
+        return 1
+    matcher = Matcher(lib)
+    if "--cv" in argv:
+        _cross_validate(lib, matcher, examples)
+    try:
+        doc = learned.train(examples, matcher)
+    except ValueError as exc:
+        print(f"cannot train: {exc}")
+        return 1
+    target = Path(out) if out else learned.WEIGHTS_PATH
+    learned.save(doc, target)
+    print(f"trained on {len(examples)} examples: {len(doc['weights'])} features -> {target}")
+    return 0
+
+
+def _cross_validate(lib, matcher: Matcher, examples: list) -> None:
+    files = sorted({e.source.split(":")[0] for e in examples})
+    print(f"{'held out':<24}{'n':>5}{'acc':>7}{'none rec':>10}{'fraud→none':>12}")
+    total = correct = 0
+    for name in files:
+        held = [e for e in examples if e.source.split(":")[0] == name]
+        rest = [e for e in examples if e.source.split(":")[0] != name]
+        lib.weights = learned.Weights.load_doc(learned.train(rest, matcher))
+        res = evaluate(matcher, [{"text": e.text, "intent": e.intent} for e in held])
+        total += res["n"]
+        correct += res["correct"]
+        print(f"{name:<24}{res['n']:>5}{res['accuracy']:>7.3f}{_fmt(res['none_recall']):>10}"
+              f"{_fmt(res['fraud_to_none']):>12}")
+    print(f"{'all held out':<24}{total:>5}{correct / total:>7.3f}")
+    lib.weights = None
 
 
 def _decision(r) -> str:
@@ -205,9 +269,9 @@ def cmd_eval(argv: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:  # pragma: no cover - thin convenience wrapper
     argv = list(sys.argv[1:] if argv is None else argv)
-    commands = {"check-content": cmd_check_content, "ask": cmd_ask, "eval": cmd_eval}
+    commands = {"check-content": cmd_check_content, "ask": cmd_ask, "eval": cmd_eval, "train": cmd_train}
     if not argv or argv[0] not in commands:
-        print("usage: python -m content.cli check-content | ask \"文本\" | ask --jsonl | eval FILE.jsonl")
+        print("usage: python -m content.cli check-content | ask \"文本\" | ask --jsonl | eval FILE.jsonl | train [--cv]")
         return 2
     return commands[argv[0]](argv[1:])
 

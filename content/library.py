@@ -127,6 +127,8 @@ class Library:
     scenarios: dict[str, Scenario]
     lexicon: Lexicon
     path: Path
+    # learned word weights (content/weights.json, content.learned); None only when loaded without
+    weights: object = None
 
 
 # ---------------------------------------------------------------- helpers
@@ -508,10 +510,14 @@ def _lexicon(path: Path, errors: list[str]) -> Lexicon | None:
                    suspicion_patterns, legit, list(legit_void), after_state, hearsay)
 
 
-def load_library(path: str | Path | None = None, lexicon_path: str | Path | None = None) -> Library:
-    """Load and validate every scenario file; raise ContentError listing all problems."""
+def load_library(path: str | Path | None = None, lexicon_path: str | Path | None = None,
+                 weights_path: str | Path | None = None, with_weights: bool = True) -> Library:
+    """Load and validate every scenario file (and the learned weights); raise ContentError
+    listing all problems. ``with_weights=False`` is for training, which makes the weights."""
+    from .learned import WEIGHTS_PATH, Weights
     directory = Path(path) if path is not None else DEFAULT_DIR
     errors: list[str] = []
+    weights = Weights.load(Path(weights_path or WEIGHTS_PATH), errors) if with_weights else None
     lexicon = _lexicon(Path(lexicon_path) if lexicon_path else LEXICON_PATH, errors)
     # keywords are checked against the same normalisation the matcher applies to messages
     normalize = Normalizer(lexicon) if lexicon is not None else Normalizer(None)
@@ -541,4 +547,4 @@ def load_library(path: str | Path | None = None, lexicon_path: str | Path | None
             errors.append(f"{intent}.yaml: file: missing (every intent needs a file)")
     if errors:
         raise ContentError(errors)
-    return Library(scenarios=scenarios, lexicon=lexicon, path=directory)
+    return Library(scenarios=scenarios, lexicon=lexicon, path=directory, weights=weights)

@@ -24,6 +24,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .learned import features
 from .library import NONE, Library
 from .normalize import Normalizer
 
@@ -32,7 +33,11 @@ MIN_TOPIC = 1.0          # topic evidence needed before the full suspicion bonus
 WEAK_TOPIC = 0.5         # topic evidence that gets half the bonus (one weak but on-topic word)
 SUSPICION_CAP = 1.5      # most the generic cues can add
 URL_CUE = 0.5            # a link counts as a "channel" cue
-CLARIFY_RATIO = 0.92     # second/first at or above this -> ask back
+CLARIFY_RATIO = 0.92     # second/first at or above this -> ask back (rules alone)
+RULE_VOTE = 0.3          # most the hand-written keywords add to a learned probability
+RULE_HALF = 2.0          # the rule score at which they add half of that
+CLARIFY_SHARE = 0.6     # runner-up at this share of the best combined score -> ask back
+AFTER_VOTE = 0.3         # added to after_scam when money is gone and the writer asks what now
 DISMISSED_FACTOR = 1 / 3  # weight of phrases inside a clause the writer dismisses
 MAX_EVIDENCE = 6
 # no generic fraud cue at all (nothing to pay, move, hand over, hide, fear or doubt) and not a
@@ -71,6 +76,8 @@ class Match:
     clarify: tuple[str, str] | None = None
     forwarded: bool = False
     text: str = ""  # the normalised text the decision was made on
+    # hand-written evidence per intent and the generic cues found (used to explain a decision)
+    detail: dict = field(default_factory=dict, repr=False, compare=False)
 
     def as_dict(self) -> dict:
         return {
@@ -158,6 +165,9 @@ class Matcher:
         self._combos = [(sc.id, c) for sc in lib.scenarios.values() for c in sc.combos]
         self._dominates = [(sc.id, tuple(sc.dominates)) for sc in lib.scenarios.values() if sc.dominates]
 
+        # words that may be shown as evidence of the learned weights
+        self.vocabulary = set(self._phrases) | set(self._words) | {
+            c for cues in self.suspicion.values() for c in cues}
         self.tokenizer = tokenizer or _new_tokenizer()
         # user dictionary: every library phrase becomes a jieba word
         for p in list(self._phrases) + list(self._words):
@@ -258,7 +268,8 @@ class Matcher:
 
     # -------------------------------------------------------------- main
 
-    def match(self, text: str) -> Match:
+    def rule_match(self, text: str) -> Match:
+        """The hand-written keywords, patterns and rules alone (the issue's first matcher)."""
         norm = self.normalize(text or "")
         if not norm or not any(ch.isalnum() for ch in norm):
             return Match(NONE, 0.0, text=norm)
@@ -323,7 +334,8 @@ class Matcher:
         top = max(final.values(), default=0.0)
         # money already gone + "what now?": after_scam, whatever the fraud type was (labelling
         # rule); ongoing extortion stays luoliao through its dominance below
-        if AFTER_SCAM in self.lib.scenarios and self._after_state(norm):
+        after = AFTER_SCAM in self.lib.scenarios and self._after_state(norm)
+        if after:
             a = max(final.get(AFTER_SCAM, 0.0), top + 0.01, THRESHOLD)
             for i in final:
                 if i != AFTER_SCAM:
@@ -350,12 +362,14 @@ class Matcher:
                 and families >= SECOND_MIN_FAMILIES and scores.get(ranked[0][0], 0.0) >= SECOND_MIN_TOPIC \
                 and (len(ranked) == 1 or ranked[0][1] - ranked[1][1] >= SECOND_MARGIN):
             need = ranked[0][1]  # second chance: strong pressure, one intent clearly on topic
+        detail = {"evidence": evidence, "cues": cues if (forwarded or bonus >= 0.5) else [],
+                  "after_state": after}
         if not ranked or ranked[0][1] < need:
             top_ev = []
             if ranked:
                 top_ev = [p for _, p in sorted(evidence.get(ranked[0][0], []), key=lambda x: -x[0])]
             return Match(NONE, ranked[0][1] if ranked else 0.0, candidates, top_ev[:MAX_EVIDENCE],
-                         None, forwarded, norm)
+                         None, forwarded, norm, detail)
 
         best, best_score = ranked[0]
         clarify = None
@@ -363,15 +377,52 @@ class Matcher:
             second, second_score = ranked[1]
             if second_score >= THRESHOLD and second_score >= CLARIFY_RATIO * best_score:
                 clarify = (best, second)
+        return Match(best, round(best_score, 3), candidates, self._explain(best, norm, detail), clarify,
+                     forwarded, norm, detail)
+
+    def _explain(self, intent: str, norm: str, detail: dict, learned: list[str] = ()) -> list[str]:
+        """Evidence for intent: the link, the hand-written phrases (strongest first), the words the
+        learned weights leaned on, then the generic cues."""
         ev = []
         url = _URL.search(norm)
         if url:
             ev.append("链接 " + url.group(0))
-        for _, p in sorted(evidence.get(best, []), key=lambda x: -x[0]):
-            if p not in ev and not any(p in e for e in ev):
+        phrases = [p for _, p in sorted(detail["evidence"].get(intent, []), key=lambda x: -x[0])]
+        for p in phrases + list(learned) + list(detail["cues"]):
+            if p not in ev and not any(p in e for e in ev) and len(ev) < MAX_EVIDENCE:
                 ev.append(p)
-        if forwarded or bonus >= 0.5:
-            for cue in cues:
-                if cue not in ev and not any(cue in e for e in ev) and len(ev) < MAX_EVIDENCE:
-                    ev.append(cue)
-        return Match(best, round(best_score, 3), candidates, ev[:MAX_EVIDENCE], clarify, forwarded, norm)
+        return ev
+
+    # -------------------------------------------------------------- decision
+
+    def match(self, text: str) -> Match:
+        """Name the intent of one message: learned word weights, with the hand-written keywords,
+        patterns and rules as a vote (at most RULE_VOTE); ``none`` is a label like the others."""
+        rule = self.rule_match(text)
+        weights = self.lib.weights
+        if weights is None or not any(ch.isalnum() for ch in rule.text):
+            return rule
+        norm = rule.text
+        feats = features(norm, self.tokens(norm))
+        final = weights.probabilities(feats)
+        for intent, s in rule.candidates:
+            final[intent] += RULE_VOTE * s / (s + RULE_HALF)
+        if rule.intent == NONE:
+            final[NONE] += RULE_VOTE / 2
+        if rule.detail.get("after_state"):
+            final[AFTER_SCAM] += AFTER_VOTE
+        ranked = sorted(final.items(), key=lambda x: (-x[1], x[0]))
+        best, best_score = ranked[0]
+        intents = [(i, s) for i, s in ranked if i != NONE]
+        candidates = [(i, round(s, 3)) for i, s in intents[:5] if s >= 0.01]
+        if best == NONE:
+            top = intents[0][0]
+            return Match(NONE, round(best_score, 3), candidates,
+                         self._explain(top, norm, dict(rule.detail, cues=[]), weights.decisive(feats, top, self.vocabulary)),
+                         None, rule.forwarded, norm, rule.detail)
+        clarify = None
+        if intents[1][1] >= CLARIFY_SHARE * best_score:
+            clarify = (best, intents[1][0])
+        return Match(best, round(best_score, 3), candidates,
+                     self._explain(best, norm, rule.detail, weights.decisive(feats, best, self.vocabulary)),
+                     clarify, rule.forwarded, norm, rule.detail)

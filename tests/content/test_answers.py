@@ -70,7 +70,7 @@ def test_none_gets_no_answer_and_help_line_is_one_line(matcher, lib):
 
 
 def test_clarify_asks_a_question(matcher, lib):
-    r = matcher.match("网恋对象 裸聊")
+    r = matcher.match("网恋的对象发来个链接叫我视频聊天")
     reply = answer_for(r, lib)
     assert reply.startswith("您说的是「") and "还是「" in reply and "？" in reply
     assert "96110" in reply

@@ -109,8 +109,8 @@ def test_candidates_are_ranked_and_scored(matcher):
 
 
 def test_two_close_candidates_ask_back(matcher):
-    # two bare topic words, equally strong: romance scam or sextortion?
-    r = matcher.match("网恋对象 裸聊")
+    # an online lover's link to a video chat: romance scam or sextortion?
+    r = matcher.match("网恋的对象发来个链接叫我视频聊天")
     assert r.clarify is not None and set(r.clarify) == {"jiaoyou", "luoliao"}
     # a clear lead does not ask back
     assert matcher.match("有人说能修复征信 又说能帮我下款").clarify is None

@@ -1,4 +1,5 @@
-"""The quality bar of issue 3 on the shared dev set, and regression on our own message sets."""
+"""The quality bar of issue 3: on the shared dev set, on messages the weights never saw, and on
+every labelled example file."""
 from __future__ import annotations
 
 import json
@@ -6,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from content import Matcher, learned, load_library
 from content.cli import evaluate
 
 DEV = Path(__file__).resolve().parents[3] / "shared/data/dev_questions.jsonl"
-OWN = Path(__file__).resolve().parent / "data"
 
 
 def _rows(path):
@@ -19,7 +20,7 @@ def _rows(path):
 def _check_bar(res):
     assert res["accuracy"] >= 0.92, res["errors"]
     assert res["none_recall"] >= 0.95, res["errors"]          # none items answered none
-    assert res["fraud_to_none"] <= 0.05, res["errors"]        # fraud items answered none
+    assert res["fraud_to_none"] is None or res["fraud_to_none"] <= 0.05, res["errors"]  # fraud -> none
 
 
 def test_dev_set_quality_bar(matcher):
@@ -28,18 +29,27 @@ def test_dev_set_quality_bar(matcher):
     _check_bar(evaluate(matcher, _rows(DEV)))
 
 
-def test_dev_set_both_halves(matcher):
-    """Each half on its own (odd/even lines): the bar must not rest on a few lucky items."""
+def test_dev_set_held_out_of_training_still_meets_the_bar():
+    """Weights trained without the dev set (and without its copy in content/examples): the
+    figure a resident's new message can expect, not the figure of a set the weights learned."""
     if not DEV.exists():
         pytest.skip(f"dev set not found at {DEV}")
-    rows = _rows(DEV)
-    for half in (rows[0::2], rows[1::2]):
-        _check_bar(evaluate(matcher, half))
+    lib = load_library(with_weights=False)
+    matcher = Matcher(lib)
+    dev = _rows(DEV)
+    dev_texts = {r["text"] for r in dev}
+    rest = [e for e in learned.load_examples() if e.text not in dev_texts]
+    lib.weights = learned.Weights.load_doc(learned.train(rest, matcher))
+    _check_bar(evaluate(matcher, dev))
 
 
-@pytest.mark.parametrize("name", ["own_messages.jsonl", "blind_messages.jsonl", "blind2_messages.jsonl",
-                                  "probe3_messages.jsonl", "probe4_messages.jsonl", "probe5_messages.jsonl",
-                                  "probe6_messages.jsonl"])
-def test_own_message_sets(matcher, name):
-    # written for this project (not dev paraphrases); first measured blind, then used for tuning
-    _check_bar(evaluate(matcher, _rows(OWN / name)))
+@pytest.mark.parametrize("path", sorted(learned.EXAMPLES_DIR.glob("*.jsonl")), ids=lambda p: p.name)
+def test_every_example_file(matcher, path):
+    # the weights were trained on these: a regression check that the rules' vote and the
+    # decision rules do not undo what the weights learned
+    _check_bar(evaluate(matcher, _rows(path)))
+
+
+def test_shipped_weights_were_trained_on_the_shipped_examples(lib):
+    """Someone edited content/examples/ (or a keyword) without running `python -m bot train`."""
+    assert lib.weights.trained_on == learned.fingerprint(learned.load_examples(), lib)
