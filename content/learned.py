@@ -36,13 +36,13 @@ LABELS = INTENTS + (NONE,)
 _WS = re.compile(r"\s+")
 
 
-def features(norm: str, tokens: Iterable[str]) -> list[str]:
+def features(norm: str, tokens: Iterable[str]) -> set[str]:
     """Binary features of a normalised message: characters, character pairs, jieba words (w:)."""
     s = _WS.sub(" ", norm).strip()
-    out = {c for c in s if c != " "}
-    out.update(s[i:i + 2] for i in range(len(s) - 1) if " " not in s[i:i + 2])
+    out = set(s)
+    out.update(s[i:i + 2] for i in range(len(s) - 1))
     out.update("w:" + t for t in tokens if t.strip())
-    return sorted(out)
+    return {f for f in out if " " not in f}
 
 
 # ---------------------------------------------------------------- examples
@@ -89,8 +89,9 @@ def load_examples(directory: Path = EXAMPLES_DIR, errors: list[str] | None = Non
 
 def fingerprint(examples: list[Example], lib: Library) -> str:
     """What the weights depend on: the examples, the normalisation and jieba's user words."""
+    from .matcher import JIEBA_MIN_FREQ
     h = hashlib.sha256()
-    h.update(f"format {FORMAT} C {C} prune {PRUNE}\n".encode())
+    h.update(f"format {FORMAT} C {C} prune {PRUNE} jieba {JIEBA_MIN_FREQ} no HMM\n".encode())
     for e in examples:
         h.update(f"{e.intent}\t{e.text}\n".encode())
     lexicon = Path(lib.lexicon.source) if lib.lexicon.source else None
@@ -202,7 +203,7 @@ def train(examples: list[Example], matcher, c: float = C, prune: float = PRUNE) 
         from sklearn.preprocessing import normalize
     except ImportError as exc:  # pragma: no cover - scikit-learn is in requirements.txt
         raise RuntimeError("training needs scikit-learn (pip install -r requirements.txt)") from exc
-    rows = [features(n, matcher.tokens(n)) for n in (matcher.normalize(e.text) for e in examples)]
+    rows = [sorted(features(n, matcher.tokens(n))) for n in (matcher.normalize(e.text) for e in examples)]
     vec = CountVectorizer(analyzer=lambda feats: feats, binary=True)
     x = normalize(vec.fit_transform(rows))
     y = [e.intent for e in examples]

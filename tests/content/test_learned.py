@@ -27,7 +27,6 @@ def test_features_are_characters_pairs_and_jieba_words():
     feats = learned.features("先垫付 再返佣", ["先", "垫付", " ", "再", "返佣"])
     assert {"先", "垫", "先垫", "垫付", "再返", "w:垫付", "w:返佣"} <= set(feats)
     assert not any(" " in f for f in feats)          # no pair spans the space between words
-    assert feats == sorted(set(feats))
 
 
 def test_a_bad_example_line_is_named_with_file_and_line(tmp_path, capsys):

@@ -147,8 +147,11 @@ def test_pressure_cue_families_are_general(matcher):
     assert matcher.match("说是检察院的 不能跟家人说 叫俺去开个房间").intent == "gongjianfa"
 
 
-def test_pressure_cues_never_name_an_intent_by_themselves(matcher):
-    assert matcher.match("先交钱 加微信 扫码 别告诉别人").intent == "none"
+def test_pressure_cues_alone_never_name_one_intent_outright(matcher):
+    # no topic at all: the bot may say none or ask which type, but must not assert one
+    r = matcher.match("先交钱 加微信 扫码 别告诉别人")
+    assert r.intent == "none" or r.clarify is not None
+    assert matcher.rule_match("先交钱 加微信 扫码 别告诉别人").intent == "none"
 
 
 def test_warnings_written_with_negations_do_not_count_the_cue(matcher):
