@@ -69,8 +69,9 @@ def test_none_gets_no_answer_and_help_line_is_one_line(matcher, lib):
     assert "\n" not in line and "刷单" in line and "96110" in line and "110报警" in line
 
 
-def test_clarify_asks_a_question(matcher, lib):
-    r = matcher.match("网恋的对象发来个链接叫我视频聊天")
+def test_clarify_asks_a_question(lib):
+    from content.matcher import Match
+    r = Match("jiaoyou", 0.5, [("jiaoyou", 0.5), ("luoliao", 0.45)], ["网恋", "裸聊"], ("jiaoyou", "luoliao"))
     reply = answer_for(r, lib)
     assert reply.startswith("您说的是「") and "还是「" in reply and "？" in reply
     assert "96110" in reply

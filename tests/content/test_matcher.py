@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import pytest
 
+from content import Matcher, learned
+
 from .examples import EXAMPLES, HARD_NEGATIVES
 
 CASES = [(intent, kind, text) for intent, items in EXAMPLES.items() for kind, text in items]
@@ -108,12 +110,22 @@ def test_candidates_are_ranked_and_scored(matcher):
     assert r.candidates[0] == (r.intent, r.score)
 
 
-def test_two_close_candidates_ask_back(matcher):
-    # an online lover's link to a video chat: romance scam or sextortion?
-    r = matcher.match("网恋的对象发来个链接叫我视频聊天")
+def _weights_that_split(lib, a: str, b: str):
+    """A library whose learned weights lean on 网恋 for a and 裸聊 for b, equally."""
+    from dataclasses import replace
+    labels = list(lib.weights.labels)
+    table = {"网恋": [(labels.index(a), 4.0)], "裸聊": [(labels.index(b), 4.0)]}  # character pairs
+    return replace(lib, weights=learned.Weights(labels, [0.0] * len(labels), table))
+
+
+def test_two_close_candidates_ask_back(lib):
+    m = Matcher(_weights_that_split(lib, "jiaoyou", "luoliao"))
+    # romance scam or sextortion? the weights cannot tell: ask
+    r = m.match("网恋对象 裸聊")
     assert r.clarify is not None and set(r.clarify) == {"jiaoyou", "luoliao"}
     # a clear lead does not ask back
-    assert matcher.match("有人说能修复征信 又说能帮我下款").clarify is None
+    r = m.match("网恋对象叫俺投钱")
+    assert r.intent == "jiaoyou" and r.clarify is None
 
 
 def test_a_message_is_answered_without_shared_state(matcher):
