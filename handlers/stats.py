@@ -1,10 +1,12 @@
 """#统计 (this week), #研判 (what is rising), #考核 (unit scores): a markdown summary and a chart
 image through the group robot, in the linkage and leadership groups. #承诺书 records household
-pledges for the unit of the group it is sent in (grid workers and propaganda staff)."""
+pledges for the unit of the group it is sent in (grid workers and propaganda staff). #回访 records
+and lists victim follow-ups of a case, in the linkage group only (notes may name the victim)."""
 from __future__ import annotations
 
 import logging
 import re
+from zoneinfo import ZoneInfo
 
 from bot.message import Message, Reply
 from handlers.router import Context, Handler
@@ -112,6 +114,54 @@ class PledgeHandler(Handler):
         return [Reply(f"已登记：{unit} 家庭防骗承诺书 {n} 户。" if new else "这条登记已记录过。")]
 
 
+FOLLOW_UP_USAGE = ("用法：#回访 案件编号 情况说明（记录一次回访，可用“走访：”“电话：”开头说明方式）；"
+                   "#回访 案件编号（查看这起案件的回访记录）")
+FOLLOW_UP_METHODS = ("电话", "走访", "上门", "微信", "视频")
+
+
+class FollowUpHandler(Handler):
+    name = "follow_up"
+    command = "回访"
+    roles = {"police", "liaison", "admin"}
+    chats = {"linkage"}
+    usage = "#回访 案件编号 [情况说明]"
+    summary = "记录或查看受害人回访"
+
+    def __init__(self, service_ref):
+        self._svc = service_ref
+
+    def handle(self, msg: Message, ctx: Context, args: str = "") -> list[Reply]:
+        from bot import cases
+        m = re.fullmatch(r"([A-Za-z0-9][A-Za-z0-9_-]{1,39})\s*(.*)", args.strip(), re.S)
+        if not m:
+            return [Reply(FOLLOW_UP_USAGE)]
+        case_no, note = m.group(1), m.group(2).strip()
+        method = "电话"
+        how = re.match(r"(%s)\s*[:：]\s*" % "|".join(FOLLOW_UP_METHODS), note)
+        if how:
+            method, note = how.group(1), note[how.end():].strip()
+        sessions = self._svc().sessions
+        try:
+            if note:
+                cases.add_follow_up(sessions, case_no, by=msg.sender, note=note[:1000], method=method,
+                                    at=ctx.clock())
+            case, items = cases.follow_ups(sessions, case_no)
+        except cases.CaseError as e:
+            return [Reply(f"{e}。{FOLLOW_UP_USAGE}")]
+        tz = ZoneInfo(ctx.config.timezone)
+        head = (f"{case.case_no}（{case.occurred_at.astimezone(tz):%m-%d} {case.township} "
+                f"{cases.type_name(case.fraud_type)}）")
+        if note:
+            return [Reply(f"已记录{head}的{method}回访，共回访 {len(items)} 次。")]
+        if not items:
+            return [Reply(f"{head}还没有回访记录。")]
+        lines = [f"{head}回访 {len(items)} 次："]
+        for f in items[-10:]:
+            who = ctx.config.person(f.by)
+            lines.append(f"{f.at.astimezone(tz):%m-%d %H:%M} {f.method} {who.name if who else f.by}：{f.note}")
+        return [Reply("\n".join(lines))]
+
+
 def stats_handlers(service_ref) -> list[Handler]:
     return [StatsHandler(service_ref), RisingHandler(service_ref), AssessmentHandler(service_ref),
-            PledgeHandler(service_ref)]
+            PledgeHandler(service_ref), FollowUpHandler(service_ref)]

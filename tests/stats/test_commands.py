@@ -1,4 +1,4 @@
-"""#统计, #研判, #考核 and #承诺书 in groups through the simulator; the weekly report job."""
+"""#统计, #研判, #考核, #承诺书 and #回访 in groups through the simulator; the weekly report job."""
 import datetime as dt
 
 from sqlalchemy import func, select
@@ -66,3 +66,26 @@ def test_the_weekly_report_goes_to_the_leadership_group_once(stack):
     assert run_weekly_report(st.service, now + dt.timedelta(minutes=5)) == 0   # fired twice: nothing twice
     assert wait_for(lambda: any("反诈周报" in m["text"] for m in st.bot_messages("leadership")), timeout=10)
     assert wait_for(lambda: len(images(st, "leadership")) == 2, timeout=10)
+
+
+def test_police_record_and_list_victim_follow_ups_in_the_linkage_group(stack):
+    st = stack
+    cases.load_demo(st.service.sessions, st.service.config, count=20, end=utcnow().date())
+    with st.service.sessions() as s:
+        case_no = s.scalar(select(cases.FraudCase.case_no).order_by(cases.FraudCase.id))
+    st.say("linkage", "liaison_chen", f"#回访 {case_no} 走访：已上门，讲解了紧急止付和二次诈骗")
+    assert wait_for(lambda: any("的走访回访，共回访 1 次" in m["text"] and case_no in m["text"]
+                                for m in st.bot_messages("linkage")))
+    st.say("linkage", "liaison_chen", f"#回访 {case_no}")
+    listing = wait_for(lambda: next((m["text"] for m in st.bot_messages("linkage")
+                                     if "回访 1 次：" in m["text"]), None))
+    assert "走访 陈警官：已上门，讲解了紧急止付和二次诈骗" in listing
+    st.say("linkage", "liaison_chen", "#回访")
+    st.say("linkage", "liaison_chen", "#回访 AJ-NOPE-1 电话：没接")
+    assert wait_for(lambda: sum(m["text"].startswith("用法：#回访") for m in st.bot_messages("linkage")) == 1)
+    assert wait_for(lambda: any("没有案件编号为“AJ-NOPE-1”的案件" in m["text"] for m in st.bot_messages("linkage")))
+    # notes may name the victim: not in resident groups
+    st.say("dongguan_grid", "liaison_chen", f"#回访 {case_no}")
+    assert wait_for(lambda: any("仅限" in m["text"] for m in st.bot_messages("dongguan_grid")))
+    _, items = cases.follow_ups(st.service.sessions, case_no)
+    assert [(f.method, f.by) for f in items] == [("走访", "liaison_chen")]
