@@ -19,7 +19,7 @@ def _rows(path):
 
 def _check_bar(res):
     assert res["accuracy"] >= 0.92, res["errors"]
-    assert res["none_recall"] >= 0.95, res["errors"]          # none items answered none
+    assert res["none_recall"] is None or res["none_recall"] >= 0.95, res["errors"]  # none -> none
     assert res["fraud_to_none"] is None or res["fraud_to_none"] <= 0.05, res["errors"]  # fraud -> none
 
 
