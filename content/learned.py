@@ -116,13 +116,16 @@ class Weights:
         self.examples = examples
 
     def probabilities(self, feats: Iterable[str]) -> dict[str, float]:
-        known = [self.table[f] for f in feats if f in self.table]
+        table = self.table
+        known = [table[f] for f in feats if f in table]
         z = list(self.bias)
         if known:
-            scale = 1.0 / math.sqrt(len(known))   # the row was L2-normalised in training
+            total = [0.0] * len(z)
             for entries in known:
                 for i, w in entries:
-                    z[i] += w * scale
+                    total[i] += w
+            scale = 1.0 / math.sqrt(len(known))   # the row was L2-normalised in training
+            z = [b + t * scale for b, t in zip(z, total)]
         top = max(z)
         e = [math.exp(v - top) for v in z]
         total = sum(e)
