@@ -72,8 +72,8 @@ class WeComApi:
             token, expires_in = self._fetch_token()
             expires_at = self.clock() + dt.timedelta(seconds=expires_in)
             with session_scope(self.sessions) as s:
-                upsert(s, AccessToken, dict(app=self.app_key, token=token, expires_at=expires_at, fetched_at=self.clock()),
-                       key=["app"])
+                upsert(s, AccessToken, dict(app=self.app_key, token=token, expires_at=expires_at,
+                                            fetched_at=self.clock()), key=["app"])
             self._cached = (token, expires_at)
             return token
 

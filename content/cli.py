@@ -13,8 +13,8 @@ import sys
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from .answers import answer_for
 from . import learned
+from .answers import answer_for
 from .library import FRAUD_INTENTS, INTENTS, NONE, ContentError, load_library
 from .matcher import Matcher
 

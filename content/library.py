@@ -127,7 +127,7 @@ class Library:
     scenarios: dict[str, Scenario]
     lexicon: Lexicon
     path: Path
-    # learned word weights (content/weights.json, content.learned); None only when loaded without
+    # learned word weights (content/weights.json, content.learned); None when loaded for training
     weights: object = None
 
 
