@@ -52,30 +52,44 @@ class Client:
         raise AssertionError("unreachable")
 
 
-def aibot_callback(session: Client, base: str, cfg, text: str, chat: str = "dongguan_grid",
-                   user: str = "res_liu") -> str:
-    """One group @-mention through the AI bot endpoint; returns the decrypted answer text."""
+def aibot_request(cfg, text: str, chat: str = "dongguan_grid", user: str = "res_liu"):
+    """One encrypted group @-mention for the AI bot endpoint: (path, query, body, content type, read)
+    where read(response body) decrypts the answer text."""
     crypto = CallbackCrypto(cfg.wecom.aibot.token, cfg.wecom.aibot.encoding_aes_key, "")
     payload = {"msgid": uuid.uuid4().hex, "aibotid": "bench", "chatid": chat, "chattype": "group",
                "from": {"userid": user}, "msgtype": "text", "response_url": "http://127.0.0.1:9/none",
                "text": {"content": f"@{cfg.wecom.aibot.name} {text}"}}
     p = crypto.encrypt_parts(json.dumps(payload, ensure_ascii=False))
-    status, content = session.post("/wecom/aibot/callback", _query(p), json.dumps({"encrypt": p["encrypt"]}).encode(),
-                                   "application/json")
+
+    def read(content: bytes) -> str:
+        if not content:
+            return ""
+        b = json.loads(content)
+        return json.loads(crypto.decrypt(b["encrypt"], b["msgsignature"], b["timestamp"], b["nonce"]))["stream"]["content"]
+    return ("/wecom/aibot/callback", _query(p), json.dumps({"encrypt": p["encrypt"]}).encode(), "application/json",
+            read)
+
+
+def aibot_callback(session: Client, base: str, cfg, text: str, chat: str = "dongguan_grid",
+                   user: str = "res_liu") -> str:
+    """One group @-mention through the AI bot endpoint; returns the decrypted answer text."""
+    return _send(session, aibot_request(cfg, text, chat, user))
+
+
+def _send(session: Client, request) -> str:
+    path, query, body, content_type, read = request
+    status, content = session.post(path, query, body, content_type)
     if status != 200:
         raise RuntimeError(f"HTTP {status}: {content[:100]!r}")
-    if not content:
-        return ""
-    b = json.loads(content)
-    return json.loads(crypto.decrypt(b["encrypt"], b["msgsignature"], b["timestamp"], b["nonce"]))["stream"]["content"]
+    return read(content)
 
 
 def _query(p: dict) -> dict:
     return {"msg_signature": p["msgsignature"], "timestamp": p["timestamp"], "nonce": p["nonce"]}
 
 
-def app_callback(session: Client, base: str, cfg, text: str, user: str = "res_liu") -> str:
-    """One one-to-one message through the self-built app endpoint; returns the decrypted answer text."""
+def app_request(cfg, text: str, user: str = "res_liu"):
+    """One encrypted one-to-one message for the self-built app endpoint (see aibot_request)."""
     w = cfg.wecom
     crypto = CallbackCrypto(w.token, w.encoding_aes_key, w.corp_id)
     inner = (f"<xml><ToUserName><![CDATA[{w.corp_id}]]></ToUserName><FromUserName><![CDATA[{user}]]></FromUserName>"
@@ -84,13 +98,19 @@ def app_callback(session: Client, base: str, cfg, text: str, user: str = "res_li
              f"<AgentID>{w.agent_id}</AgentID></xml>")
     p = crypto.encrypt_parts(inner)
     body = f"<xml><ToUserName><![CDATA[{w.corp_id}]]></ToUserName><Encrypt><![CDATA[{p['encrypt']}]]></Encrypt></xml>"
-    status, content = session.post("/wecom/callback", _query(p), body.encode(), "text/xml")
-    if status != 200:
-        raise RuntimeError(f"HTTP {status}: {content[:100]!r}")
-    if not content:
-        return ""
-    env = xmltodict.parse(content)["xml"]
-    return xmltodict.parse(crypto.decrypt(env["Encrypt"], env["MsgSignature"], env["TimeStamp"], env["Nonce"]))["xml"]["Content"]
+
+    def read(content: bytes) -> str:
+        if not content:
+            return ""
+        env = xmltodict.parse(content)["xml"]
+        return xmltodict.parse(crypto.decrypt(env["Encrypt"], env["MsgSignature"], env["TimeStamp"],
+                                              env["Nonce"]))["xml"]["Content"]
+    return "/wecom/callback", _query(p), body.encode(), "text/xml", read
+
+
+def app_callback(session: Client, base: str, cfg, text: str, user: str = "res_liu") -> str:
+    """One one-to-one message through the self-built app endpoint; returns the decrypted answer text."""
+    return _send(session, app_request(cfg, text, user))
 
 
 def free_port() -> int:
