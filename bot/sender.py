@@ -117,11 +117,9 @@ class Sender:
             log.exception("outbox %s: unexpected error", row.id)
             self._failed(row, ApiError(-9, f"{type(e).__name__}: {e}", retriable=True))
             return
-        table = OutboxMessage.__table__
         with session_scope(self.sessions) as s:
-            s.execute(update(table).where(table.c.id == row.id).values(
-                state="sent", sent_at=self.clock(), attempts=row.attempts + 1, claimed_until=None,
-                last_error=None, result=result))
+            self._update(row.id, session=s, state="sent", sent_at=self.clock(), attempts=row.attempts + 1,
+                         claimed_until=None, last_error=None, result=result)
             if row.channel == "mass_send":
                 # "sent" here means WeCom created the task; whether a group got it is in
                 # mass_send_group. A bug recording it must not unmark the send (a second task).
@@ -228,10 +226,15 @@ class Sender:
             return None
         return nth + dt.timedelta(seconds=60.001)
 
-    def _update(self, row_id: int, **values) -> None:
+    def _update(self, row_id: int, session=None, **values) -> None:
+        """Set values on one outbox row, in `session` when given, else in a transaction of its own."""
         table = OutboxMessage.__table__
+        stmt = update(table).where(table.c.id == row_id).values(**values)
+        if session is not None:
+            session.execute(stmt)
+            return
         with session_scope(self.sessions) as s:
-            s.execute(update(table).where(table.c.id == row_id).values(**values))
+            s.execute(stmt)
 
     # --- background loop ----------------------------------------------------------------
     def next_due_in(self) -> float:

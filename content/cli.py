@@ -56,7 +56,7 @@ def cmd_check_content(argv: list[str]) -> int:
     if lib is None:
         return 1
     errors: list[str] = []
-    examples = learned.load_examples(Path(examples_dir) if examples_dir else learned.EXAMPLES_DIR, errors)
+    examples = learned.load_examples(examples_dir, errors)
     for line in errors:
         print(line)
     if errors:
@@ -80,7 +80,7 @@ def cmd_train(argv: list[str]) -> int:
     out, argv = _take_option(argv, "--out")
     try:
         lib = load_library(content_dir, with_weights=False)
-        examples = learned.load_examples(Path(examples_dir) if examples_dir else learned.EXAMPLES_DIR)
+        examples = learned.load_examples(examples_dir)
     except ContentError as exc:
         for line in exc.errors:
             print(line)
@@ -100,12 +100,12 @@ def cmd_train(argv: list[str]) -> int:
 
 
 def _cross_validate(lib, matcher: Matcher, examples: list) -> None:
-    files = sorted({e.source.split(":")[0] for e in examples})
+    files = sorted({e.file for e in examples})
     print(f"{'held out':<24}{'n':>5}{'acc':>7}{'none rec':>10}{'fraud→none':>12}")
     total = correct = 0
     for name in files:
-        held = [e for e in examples if e.source.split(":")[0] == name]
-        rest = [e for e in examples if e.source.split(":")[0] != name]
+        held = [e for e in examples if e.file == name]
+        rest = [e for e in examples if e.file != name]
         lib.weights = learned.Weights.load_doc(learned.train(rest, matcher))
         res = evaluate(matcher, [{"text": e.text, "intent": e.intent} for e in held])
         total += res["n"]

@@ -53,9 +53,15 @@ class Example:
     intent: str
     source: str  # "file:line"
 
+    @property
+    def file(self) -> str:
+        return self.source.rsplit(":", 1)[0]
 
-def load_examples(directory: Path = EXAMPLES_DIR, errors: list[str] | None = None) -> list[Example]:
-    """Every labelled line of directory/*.jsonl; bad lines are reported as ``file:line: reason``."""
+
+def load_examples(directory: str | Path | None = None, errors: list[str] | None = None) -> list[Example]:
+    """Every labelled line of directory/*.jsonl (default content/examples/); bad lines are reported
+    as ``file:line: field: reason``."""
+    directory = Path(directory) if directory else EXAMPLES_DIR
     own = errors if errors is not None else []
     out: list[Example] = []
     files = sorted(Path(directory).glob("*.jsonl"))
