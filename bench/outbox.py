@@ -45,7 +45,7 @@ def main() -> int:
         if args.channel == "webhook":
             svc.outbox.to_group("linkage", f"第{i}条预警提醒", dedupe_key=f"bench-{i}")
         else:
-            svc.outbox.to_users(["liaison_chen"], f"第{i}条预警提醒", dedupe_key=f"bench-{i}")
+            svc.outbox.to_members(["liaison_chen"], f"第{i}条预警提醒", dedupe_key=f"bench-{i}")
     enqueue_s = time.perf_counter() - t0
     t1 = time.perf_counter()
     svc.sender.drain(timeout=600)

@@ -11,10 +11,9 @@ import hmac
 import logging
 import os
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
 
 from bot import warnings as wn
-from bot.channels.common import service
 
 log = logging.getLogger(__name__)
 
@@ -23,8 +22,13 @@ bp = Blueprint("api", __name__)
 FIELDS = ("external_id", "phone", "place", "name", "type", "level", "note", "station")
 
 
+def _context():
+    """The running service's Context (the app factory keeps the service in app.extensions)."""
+    return current_app.extensions["fanzha"].ctx
+
+
 def _authorized() -> bool:
-    svc = service()
+    svc = _context()
     token = os.environ.get(svc.config.warnings.api_token_env, "")
     got = request.headers.get("Authorization", "")
     if not token:
@@ -38,10 +42,6 @@ def _unauthorized():
     resp.status_code = 401
     resp.headers["WWW-Authenticate"] = 'Bearer realm="fanzha"'
     return resp
-
-
-def _deps(svc) -> wn.Deps:
-    return wn.Deps(svc.config, svc.outbox, svc.matcher, svc.library)
 
 
 def validate(body, svc) -> tuple[wn.Draft | None, dict]:
@@ -94,7 +94,7 @@ def validate(body, svc) -> tuple[wn.Draft | None, dict]:
 
 @bp.post("/api/warnings")
 def create_warning():
-    svc = service()
+    svc = _context()
     if not _authorized():
         return _unauthorized()
     body = request.get_json(silent=True)
@@ -102,7 +102,7 @@ def create_warning():
     if errors:
         return jsonify(error="invalid", fields=errors), 422
     ext = body["external_id"].strip()
-    w, created = wn.create_with_retry(svc.sessions, _deps(svc), draft, actor="api", channel="api",
+    w, created = wn.create_with_retry(svc.sessions, svc, draft, actor="api", channel="api",
                                       ref=f"api:{ext}", now=svc.clock(), external_id=ext, source="api")
     out = wn.export(svc.config, svc.library, w)
     out["created"] = created
@@ -111,7 +111,7 @@ def create_warning():
 
 @bp.get("/api/warnings/<number>")
 def get_warning(number: str):
-    svc = service()
+    svc = _context()
     if not _authorized():
         return _unauthorized()
     with svc.sessions() as s:

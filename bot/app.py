@@ -1,4 +1,9 @@
-"""The app factory: `create_app(config)` wires database, outbox, sender, router and channels."""
+"""The app factory, `create_app(config)`: the one place that assembles the service.
+
+It wires the database, the channel adapters (bot/channels), the outbox and its sender, the
+inbox and router (bot/core) with the features: the handlers (handlers/) and the scheduled jobs
+(scheduler/, and each channel's own). Nothing below this module imports handlers or scheduler.
+"""
 from __future__ import annotations
 
 import datetime as dt
@@ -8,19 +13,23 @@ from typing import Callable, Optional
 
 from flask import Flask, jsonify
 
-from bot.channels.crypto import CallbackCrypto
+import handlers
+import scheduler
+from bot import api
+from bot.campaigns import check_pools
+from bot.channels import Channels
+from bot.channels.wecom_api import WeComApi
 from bot.config import Config, ConfigError
+from bot.core.context import Context
+from bot.core.inbox import Inbox
+from bot.core.outbox import Outbox
+from bot.core.router import Handler, Router
+from bot.core.scheduling import JobSpec, Scheduler
+from bot.core.sender import Sender
 from bot.db import ensure_schema, make_engine, session_factory, utcnow
-from bot.inbox import Inbox
-from bot.outbox import Outbox
-from bot.sender import Sender
-from bot.wecom_api import WeComApi
-from handlers import Context, Handler, build_router
-from handlers.ask import AskHandler
-from handlers.warnings import warning_handlers
-from handlers.wechat import MpHandler
-from handlers.campaigns import CampaignHandler
-from handlers.stats import stats_handlers
+from content import Matcher, load_library
+from content.library import DEFAULT_DIR, LEXICON_PATH
+from content.venues import load_venues
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +43,6 @@ def load_content(config: Config):
     Loaded once per process and content version (building jieba's dictionary takes most of a
     second); an edited file changes the version and is loaded anew.
     """
-    from content import Matcher, load_library
-    from content.library import DEFAULT_DIR, LEXICON_PATH
     folder = Path(config.qa.content_dir) if config.qa.content_dir else DEFAULT_DIR
     files = sorted(folder.glob("*.yaml")) + [LEXICON_PATH]
     version = (str(folder.resolve()), tuple((str(f), f.stat().st_mtime_ns) for f in files if f.exists()))
@@ -46,17 +53,12 @@ def load_content(config: Config):
     return _CONTENT_CACHE[version]
 
 
-def load_venues():
-    """The venue templates of the eight venues (content/venues); ContentError when invalid."""
-    try:
-        from content.venues import load_venues as load
-    except ImportError:      # content/venues not present in this checkout
-        return None
-    return load()
-
-
 class Service:
-    """Everything one bot process holds; Flask keeps it in app.extensions['fanzha']."""
+    """Everything one bot process holds; Flask keeps it in app.extensions['fanzha'].
+
+    `ctx` is what handlers and jobs get; the adapters get the service itself (its config,
+    sessions, clock, API clients, inbox and outbox).
+    """
 
     def __init__(self, config: Config, *, clock: Callable[[], dt.datetime] = utcnow,
                  handlers: Optional[list[Handler]] = None, engine=None):
@@ -67,46 +69,31 @@ class Service:
         ensure_schema(self.engine)
         self.sessions = session_factory(self.engine)
         self.api = WeComApi(config, self.sessions)
-        self.mp_api = None
-        if config.mp is not None:
-            from bot.mp_api import MpApi
-            self.mp_api = MpApi(config, self.sessions)
-        self.sender = Sender(config, self.sessions, self.api, mp_api=self.mp_api)
-        self.outbox = Outbox(config, self.sessions, notify=self.sender.wake.set)
-        self.ctx = Context(config=config, sessions=self.sessions, outbox=self.outbox, clock=clock)
+        self.robot_keys = {name: r.key for name, r in config.robots.items()}
+        self.channels = Channels(self)
+        self.sender = Sender(config, self.sessions, self.channels)
+        self.outbox = Outbox(config, self.sessions, self.channels, notify=self.sender.wake.set)
         self.library, self.matcher = load_content(config)
         self.venues = load_venues()
-        from bot.campaigns import check_pools
         pool_errors = check_pools(config, self.library, self.venues)
         if pool_errors:
             raise ConfigError(config.source or "config", pool_errors)
-        self.router = build_router(list(handlers or []) + [CampaignHandler(lambda: self), *stats_handlers(lambda: self),
-                                                           MpHandler(), *warning_handlers(self.matcher, self.library),
-                                                           AskHandler(self.library, self.matcher)])
+        self.router = build_router(handlers)
+        self.ctx = Context(config=config, sessions=self.sessions, outbox=self.outbox, clock=clock,
+                           library=self.library, matcher=self.matcher, venues=self.venues, router=self.router,
+                           channels=self.channels, engine=self.engine)
         self.inbox = Inbox(self.ctx, self.router, self.outbox, deadline=config.wecom.reply_deadline_seconds)
-        self.app_crypto = CallbackCrypto(config.wecom.token, config.wecom.encoding_aes_key, config.wecom.corp_id)
-        self.aibot_crypto = CallbackCrypto(config.wecom.aibot.token, config.wecom.aibot.encoding_aes_key, "")
-        # the official account in safe mode: the same scheme, receiveid = AppID (reference/wecom.md §6)
-        self.mp_crypto = (CallbackCrypto(config.mp.token, config.mp.encoding_aes_key, config.mp.app_id)
-                          if config.mp is not None and config.mp.safe_mode else None)
         self.scheduler = None
 
-    def scheduled_jobs(self) -> list:
-        """Every job the service runs on a schedule (each domain module adds its own)."""
-        from scheduler.campaigns import campaign_jobs
-        from scheduler.jobs import foundation_jobs
-        from scheduler.warnings import warning_jobs
-        from scheduler.stats import stats_jobs
-        from scheduler.wechat import wechat_jobs
-        return (foundation_jobs(self.config) + campaign_jobs(self.config) + wechat_jobs(self.config)
-                + warning_jobs(self.config) + stats_jobs(self.config))
+    def scheduled_jobs(self) -> list[JobSpec]:
+        """Every job the service runs on a schedule: the features' and the channels' own."""
+        return scheduler.all_jobs(self.config) + [j for a in self.channels for j in a.jobs()]
 
     def start(self, sender: bool = True, scheduler: bool = True) -> None:
         if sender:
             self.sender.start()
         if scheduler and self.scheduler is None:
-            from scheduler import Scheduler
-            self.scheduler = Scheduler(self, self.scheduled_jobs()).start()
+            self.scheduler = Scheduler(self.ctx, self.scheduled_jobs()).start()
 
     def stop(self) -> None:
         if self.scheduler is not None:
@@ -116,25 +103,26 @@ class Service:
         self.inbox.shutdown()
 
 
+def build_router(extra: Optional[list[Handler]] = None) -> Router:
+    """The router over the service's handlers; `extra` handlers (tests) join them by priority."""
+    return Router(list(extra or []) + handlers.all_handlers(), fallback=handlers.FallbackHandler())
+
+
 def create_app(config: Config, *, start_sender: bool = True, start_scheduler: bool = False,
                clock: Callable[[], dt.datetime] = utcnow, handlers: Optional[list[Handler]] = None,
                engine=None) -> Flask:
-    """Build the bot's Flask app. `handlers` are extra handlers placed before the built-in ones.
+    """Build the bot's Flask app. `handlers` are extra handlers (tests), ordered by priority.
 
     The in-process sender and scheduler are for one-process runs (serve, demo); under gunicorn
     they run in `python -m bot worker` instead.
     """
-    from bot import api
-    from bot.channels import aibot, mp, wecom_app
-
     app = Flask("fanzha")
     app.config["MAX_CONTENT_LENGTH"] = config.wecom.max_body_bytes
     svc = Service(config, clock=clock, handlers=handlers, engine=engine)
     app.extensions["fanzha"] = svc
-    app.register_blueprint(wecom_app.bp)
-    app.register_blueprint(aibot.bp)
+    for bp in svc.channels.blueprints():
+        app.register_blueprint(bp)
     app.register_blueprint(api.bp)
-    app.register_blueprint(mp.bp)
 
     @app.get("/healthz")
     def healthz():

@@ -19,12 +19,17 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
+from apscheduler.triggers.cron import CronTrigger
+
 from bot.campaign_models import CampaignDelivery, CampaignState
+from bot.channels.base import Unreachable
 from bot.config import CampaignConfig, Config, GroupConfig
 from bot.db import insert_unless_exists, session_scope, upsert
 from bot.models import OutboxMessage
 from bot.wechat_models import MassSendGroup, MassSendTask
-from bot.outbox import Unreachable
+from content import markup
+from content.answers import FOOTER
+from content.venues import VENUES
 
 log = logging.getLogger(__name__)
 
@@ -47,22 +52,20 @@ class PoolItem:
 
 def scenario_items(library) -> list[PoolItem]:
     """Each fraud scenario of the Q&A library as a short push: type, red flags, what to do."""
-    from content.answers import FOOTER
     items = []
     for sc in library.scenarios.values():
         if sc.id in ("after_scam", "app"):
             continue
         flags = "；".join(f"{i}.{f}" for i, f in enumerate(sc.red_flags[:2], 1))
         text = f"【防骗提醒·{sc.name}】{sc.summary}\n识别：{flags}\n{sc.now}\n{FOOTER}"
-        md = (f"**防骗提醒·{sc.name}**\n{sc.summary}\n> 识别：{flags}\n"
-              f'<font color="warning">{sc.now}</font>\n{FOOTER}')
+        md = "\n".join([markup.bold(f"防骗提醒·{sc.name}"), sc.summary, markup.quote(f"识别：{flags}"),
+                        markup.warn(sc.now), FOOTER])
         items.append(PoolItem(id=f"scenario:{sc.id}", intent=sc.id, title=sc.name, text=text, markdown=md))
     return items
 
 
 def venue_items(venues, kind: str) -> list[PoolItem]:
     """A venue's templates (plus the general ones); the network venue sends its SMS versions."""
-    from content.venues import VENUES
     if venues is None or kind not in VENUES:
         return []
     out = []
@@ -146,7 +149,6 @@ def choose(pool: list[PoolItem], history: History, weights: dict[str, float], no
 # --- time ---------------------------------------------------------------------------------
 
 def trigger_for(campaign: CampaignConfig, tz: str):
-    from apscheduler.triggers.cron import CronTrigger
     return CronTrigger.from_crontab(campaign.cron, timezone=ZoneInfo(tz))
 
 
@@ -238,7 +240,7 @@ def _queue(outbox, campaign: CampaignConfig, group: GroupConfig, item: PoolItem,
                              dedupe_key=key, text=item.text, source=source, session=session)
     else:
         md = campaign.msgtype == "markdown" and item.markdown is not None
-        outbox.to_group(group.id, item.markdown if md else item.text, markdown=md, dedupe_key=key, source=source,
+        outbox.to_group(group.id, item.markdown if md else item.text, rich=md, dedupe_key=key, source=source,
                         session=session)
 
 
@@ -301,7 +303,7 @@ def run_slot(svc, campaign: CampaignConfig, slot: dt.datetime, now: Optional[dt.
             if state == "queued":
                 hist[g.id].sends.append((item.id, item.intent, slot))
     if counts["queued"]:
-        svc.sender.wake.set()
+        svc.outbox.notify()
     log.info("campaign %s slot %s: %s", campaign.name, slot.isoformat(), dict(counts))
     return SlotResult(slot, counts, new)
 

@@ -162,9 +162,10 @@ def cmd_demo(args) -> int:
 
 
 def cmd_outbox(args) -> int:
-    from sqlalchemy import select, update
+    from sqlalchemy import select
     from bot.app import Service
-    from bot.db import session_scope, utcnow
+    from bot.core.outbox import requeue_dead
+    from bot.db import utcnow
     from bot.models import OutboxMessage
     from bot.privacy import mask_phone
     cfg = _config(args.config)
@@ -177,9 +178,7 @@ def cmd_outbox(args) -> int:
             for r in s.scalars(q):
                 print(f"{r.id}\t{r.state}\t{r.channel}\t{mask_phone(r.target)[:40]}\t{r.attempts}\t{r.last_error or ''}")
     elif args.action == "retry-dead":
-        with session_scope(svc.sessions) as s:
-            n = s.execute(update(OutboxMessage).where(OutboxMessage.state == "dead")
-                          .values(state="pending", attempts=0, next_attempt_at=utcnow())).rowcount
+        n = requeue_dead(svc.sessions, utcnow())
         print(f"{n} dead messages queued again")
     return 0
 
@@ -191,7 +190,8 @@ def cmd_campaigns(args) -> int:
     from bot.db import utcnow
     from handlers.campaigns import list_text, preview_text
     cfg = _config(args.config)
-    svc = _service_or_exit(lambda: Service(cfg))
+    service = _service_or_exit(lambda: Service(cfg))
+    svc = service.ctx
     now = utcnow()
     if args.action == "list":
         print(list_text(svc, now))
@@ -216,7 +216,7 @@ def cmd_campaigns(args) -> int:
     result = cp.run_slot(svc, campaign, now.replace(second=0, microsecond=0), now,
                          weights=priority_weights(svc.sessions, cfg, now)[0])
     print(f"{campaign.name}: {result.summary()}")
-    svc.sender.drain(timeout=30)
+    service.sender.drain(timeout=30)
     return 0
 
 

@@ -299,7 +299,7 @@ def push_weekly(svc, now) -> int:
     import logging
     from zoneinfo import ZoneInfo
     from bot.db import session_scope
-    from bot.outbox import Unreachable
+    from bot.core.outbox import Unreachable
     rep = Report(svc.sessions, svc.config, "weekly", now, complete=True)
     charts = rep.charts()
     start = rep.period.start.astimezone(ZoneInfo(svc.config.timezone))
@@ -309,7 +309,7 @@ def push_weekly(svc, now) -> int:
         for g in svc.config.groups_of_kind("leadership"):
             key = f"stats:weekly:{week}:{g.id}"
             try:
-                n += svc.outbox.to_group(g.id, rep.markdown(), markdown=True, dedupe_key=key, session=s,
+                n += svc.outbox.to_group(g.id, rep.markdown(), rich=True, dedupe_key=key, session=s,
                                          source="stats:weekly")
                 n += svc.outbox.to_group_image(g.id, charts["cases.png"], dedupe_key=f"{key}:cases", session=s,
                                                source="stats:weekly")

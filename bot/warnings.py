@@ -24,7 +24,8 @@ from sqlalchemy.orm import Session
 
 from bot.config import Config, StationConfig
 from bot.db import insert_unless_exists, session_scope
-from bot.outbox import Outbox, Unreachable, split_utf8
+from bot.channels.base import Unreachable, split_utf8
+from bot.core.outbox import Outbox
 from bot.privacy import mask_name, mask_phone
 from bot.warning_models import Warning, WarningEvent
 
@@ -332,9 +333,8 @@ def card_message(config: Config, library, w: Warning, stage: str) -> dict:
         title = "劝阻结果｜" + title
         btn = [{"key": "dissuaded", "name": "已劝阻", "replace_name": "已劝阻", "color": "blue", "is_bold": True},
                {"key": "unreachable", "name": "未接通", "replace_name": "未接通", "color": "red"}]
-    return {"msgtype": "interactive_taskcard",
-            "interactive_taskcard": {"title": _truncate_bytes(title, 128), "description": _truncate_bytes(desc, 512),
-                                     "task_id": task_id, "btn": btn}}
+    return {"title": _truncate_bytes(title, 128), "description": _truncate_bytes(desc, 512), "task_id": task_id,
+            "buttons": btn}
 
 
 def parse_task_id(task_id: str) -> Optional[tuple[str, int, str]]:
@@ -356,16 +356,15 @@ def _post(deps: Deps, session: Session, text: str, key: str, mentions: Iterable[
 def _dm(deps: Deps, session: Session, users: Iterable[str], text: str, key: str) -> None:
     users = [u for u in dict.fromkeys(users) if u]
     if users:
-        deps.outbox.to_users(users, mask_phone(text), dedupe_key=key, session=session)
+        deps.outbox.to_members(users, mask_phone(text), dedupe_key=key, session=session)
 
 
 def _card(deps: Deps, session: Session, w: Warning, stage: str, users: list[str]) -> None:
     if not users:
         return
-    payload = card_message(deps.config, deps.library, w, stage)
-    task_id = payload["interactive_taskcard"]["task_id"]
-    deps.outbox.enqueue(channel="app", target="|".join(users), msgtype="interactive_taskcard", payload=payload,
-                        dedupe_key=f"wn:{w.number}:card:{task_id}", source=w.number, session=session)
+    card = card_message(deps.config, deps.library, w, stage)
+    deps.outbox.card_to_members(users, card, dedupe_key=f"wn:{w.number}:card:{card['task_id']}", source=w.number,
+                                session=session)
 
 
 def card_label(config: Config, actor: Optional[str], action: str) -> str:
@@ -379,9 +378,8 @@ def _update_card(deps: Deps, session: Session, w: Warning, task_id: str, users: 
     """message/update_taskcard: the card shows who did what, for every liaison who got it."""
     if not users:
         return
-    deps.outbox.enqueue(channel="app_api", target="message/update_taskcard", msgtype="update_taskcard",
-                        payload={"userids": users, "task_id": task_id, "replace_name": _truncate_bytes(replace, 18)},
-                        dedupe_key=f"wn:{w.number}:update:{task_id}", source=w.number, session=session)
+    deps.outbox.update_card(users, task_id, _truncate_bytes(replace, 18), dedupe_key=f"wn:{w.number}:update:{task_id}",
+                            source=w.number, session=session)
 
 
 def _event(session: Session, w: Warning, *, actor: str, kind: str, now: dt.datetime, frm: Optional[str] = None,

@@ -6,8 +6,8 @@ for WeCom members. 96110 is the warning/advice line; crimes are reported on 110.
 """
 from __future__ import annotations
 
-import re
 
+from . import markup
 from .library import NONE, Library
 
 MAX_REPLY = 300
@@ -15,7 +15,6 @@ MAX_REPLY = 300
 FOOTER = "拿不准打96110咨询；已被骗立即打110报警。"
 FOLLOW_UP = "回复“案例”看例子，“怎么办”看防范办法。"
 _CIRCLED = "①②③④⑤⑥⑦⑧"
-_MARKUP = re.compile(r"\*\*|<font[^>]*>|</font>|^> ", re.M)
 
 _HELP = ("可以问我：刷单、投资理财、贷款、冒充客服、冒充公检法、征信、网购、冒充熟人、游戏交易、"
          "网恋交友、裸聊敲诈、中奖积分、补贴退税、冒充老师收费、出租出借银行卡、养老诈骗、被骗后怎么办、"
@@ -26,17 +25,15 @@ def help_line() -> str:
     return _HELP
 
 
-def visible_len(text: str) -> int:
-    """Characters a reader sees (markdown markup not counted)."""
-    return len(_MARKUP.sub("", text))
+visible_len = markup.visible_len
 
 
 def _bold(text: str, md: bool) -> str:
-    return f"**{text}**" if md else f"【{text}】"
+    return markup.bold(text) if md else f"【{text}】"
 
 
 def _warn(text: str, md: bool) -> str:
-    return f'<font color="warning">{text}</font>' if md else text
+    return markup.warn(text) if md else text
 
 
 def _evidence_line(evidence: list[str], md: bool, limit: int = 3) -> str:
@@ -44,7 +41,7 @@ def _evidence_line(evidence: list[str], md: bool, limit: int = 3) -> str:
     if not items:
         return ""
     line = "发现：" + "".join(items)
-    return f"> {line}" if md else line
+    return markup.quote(line) if md else line
 
 
 def _flags(flags: list[str], n: int, md: bool) -> str:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from . import learned
 from .answers import answer_for
-from .library import FRAUD_INTENTS, INTENTS, NONE, ContentError, load_library
+from .library import INTENTS, NONE, ContentError, load_library
 from .matcher import Matcher
 
 

@@ -1,17 +1,19 @@
-"""What a message means: the router and one handler module per concern."""
+"""What a message means: one module per concern, each handler small (does it accept this
+message, and what does it answer). The router (bot.core.router) offers a message to them."""
 from __future__ import annotations
 
+from bot.core.router import Handler
+from handlers.ask import AskHandler
+from handlers.campaigns import CampaignHandler
 from handlers.help import FallbackHandler, HelpHandler
-from handlers.router import Context, Handler, Router
+from handlers.stats import stats_handlers
+from handlers.warnings import warning_handlers
+from handlers.wechat import PublicHandler
 
 
-def build_router(extra: list[Handler] | None = None) -> Router:
-    """The ordered handlers of the service; `extra` handlers come before the built-in ones."""
-    router: Router
-    handlers: list[Handler] = list(extra or [])
-    handlers.append(HelpHandler(lambda: router))
-    router = Router(handlers, fallback=FallbackHandler())
-    return router
+def all_handlers() -> list[Handler]:
+    """The service's handlers (the router orders the non-command ones by priority)."""
+    return [HelpHandler(), CampaignHandler(), *stats_handlers(), PublicHandler(), *warning_handlers(), AskHandler()]
 
 
-__all__ = ["Context", "Handler", "Router", "build_router"]
+__all__ = ["all_handlers", "FallbackHandler", "Handler"]

@@ -11,9 +11,11 @@ from typing import Optional
 
 from sqlalchemy import func, select
 
-from bot.message import Message, Reply
+from bot.core.context import Context
+from bot.core.message import Message, Reply
+from bot.core.router import Handler
 from bot.models import InboundMessage
-from handlers.router import Context, Handler
+from content import answers
 
 FOLLOW_CASE = re.compile(r"^(案例|例子|举个例子|有啥例子|1|１)[。.!！?？]*$")
 FOLLOW_ADVICE = re.compile(r"^(怎么办|咋办|该怎么办|那咋办|咋整|防范办法|2|２)[。.!！?？]*$")
@@ -23,36 +25,31 @@ NOT_AN_ANSWER = ("none", "clarify")
 class AskHandler(Handler):
     name = "ask"
     summary = "直接@我描述情况或转发可疑短信"
-
-    def __init__(self, library, matcher):
-        from content import answers
-        self.library = library
-        self.matcher = matcher
-        self.answers = answers
+    priority = 90
 
     def accepts(self, msg: Message, ctx: Context) -> bool:
         return msg.msg_type in ("text", "mixed", "quote") and not msg.event
 
     def handle(self, msg: Message, ctx: Context, args: str = "") -> list[Reply]:
         text = msg.text.strip()
-        # WeCom members read markdown in the intelligent bot's answers; the app's passive
-        # reply and WeChat users get plain text
-        md = msg.channel == "aibot"
+        lib = ctx.library
         if msg.is_group and self._over_limit(msg, ctx):
             return []
         follow = FOLLOW_CASE.match(text) and "case" or FOLLOW_ADVICE.match(text) and "advice"
         if follow:
             intent = self._last_intent(msg, ctx)
             if intent:
-                body = (self.answers.case_for if follow == "case" else self.answers.advice_for)(intent, self.library, md)
-                return [Reply(body, markdown=md, intent=intent)]
+                body = answers.case_for if follow == "case" else answers.advice_for
+                return [Reply(body(intent, lib), rich=body(intent, lib, True), intent=intent)]
         if not text:
-            return [Reply(self.answers.help_line(), intent="none")]
-        match = self.matcher.match(text)
-        answer = self.answers.answer_for(match, self.library, markdown=md)
+            return [Reply(answers.help_line(), intent="none")]
+        match = ctx.matcher.match(text)
+        answer = answers.answer_for(match, lib)
         if not answer:
-            return [Reply(self.answers.help_line(), intent="none")]
-        return [Reply(answer, markdown=md, intent="clarify" if match.clarify else match.intent)]
+            return [Reply(answers.help_line(), intent="none")]
+        # both forms: the channel shows the rich one to readers who see emphasis (WeCom members)
+        return [Reply(answer, rich=answers.answer_for(match, lib, markdown=True),
+                      intent="clarify" if match.clarify else match.intent)]
 
     # --- per chat memory, kept in the inbox table so every worker process sees it ----------
     @staticmethod

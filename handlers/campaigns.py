@@ -4,8 +4,11 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from bot.message import Message, Reply
-from handlers.router import Context, Handler
+from bot import campaigns as cp
+from bot.core.context import Context
+from bot.core.message import Message, Reply
+from bot.core.router import Handler
+from bot.stats import priority_weights
 
 USAGE = "用法：#推送 列表 | #推送 预览 名称 | #推送 立即 名称 | #推送 暂停 名称 | #推送 恢复 名称"
 
@@ -18,61 +21,53 @@ class CampaignHandler(Handler):
     usage = "#推送 列表|预览|立即|暂停|恢复 名称"
     summary = "管理定时宣传推送"
 
-    def __init__(self, service_ref):
-        self._svc = service_ref
-
     def handle(self, msg: Message, ctx: Context, args: str = "") -> list[Reply]:
-        from bot import campaigns as cp
-        svc = self._svc()
+        ctx = ctx
         parts = args.split(maxsplit=1)
         action = parts[0] if parts else ""
         name = parts[1].strip() if len(parts) > 1 else ""
         now = ctx.clock()
         if action == "列表":
-            return [Reply(list_text(svc, now))]
+            return [Reply(list_text(ctx, now))]
         if action not in ("预览", "立即", "暂停", "恢复"):
             return [Reply(USAGE)]
-        campaign = svc.config.campaign(name)
+        campaign = ctx.config.campaign(name)
         if campaign is None:
-            names = "、".join(c.name for c in svc.config.campaigns) or "无"
+            names = "、".join(c.name for c in ctx.config.campaigns) or "无"
             return [Reply(f"没有名为“{name}”的推送。现有：{names}。\n{USAGE}")]
         if action == "暂停":
-            cp.set_paused(svc.sessions, name, True, msg.sender, now)
+            cp.set_paused(ctx.sessions, name, True, msg.sender, now)
             return [Reply(f"已暂停“{name}”，发送 #推送 恢复 {name} 可恢复。")]
         if action == "恢复":
-            cp.set_paused(svc.sessions, name, False, msg.sender, now)
+            cp.set_paused(ctx.sessions, name, False, msg.sender, now)
             return [Reply(f"已恢复“{name}”。")]
         if action == "预览":
-            return [Reply(preview_text(svc, campaign, now))]
-        from bot.stats import priority_weights
+            return [Reply(preview_text(ctx, campaign, now))]
         slot = now.replace(second=0, microsecond=0)
-        result = cp.run_slot(svc, campaign, slot, now, weights=priority_weights(svc.sessions, svc.config, now)[0])
+        result = cp.run_slot(ctx, campaign, slot, now, weights=priority_weights(ctx.sessions, ctx.config, now)[0])
         return [Reply(f"“{name}”已立即推送：{result.summary()}。")]
 
 
-def list_text(svc, now: dt.datetime) -> str:
-    from bot.campaigns import is_paused, trigger_for
-    if not svc.config.campaigns:
+def list_text(ctx, now: dt.datetime) -> str:
+    if not ctx.config.campaigns:
         return "尚未配置定时推送。"
-    tz = ZoneInfo(svc.config.timezone)
+    tz = ZoneInfo(ctx.config.timezone)
     lines = ["【定时推送】"]
-    for c in svc.config.campaigns:
-        nxt = trigger_for(c, svc.config.timezone).get_next_fire_time(None, now)
-        state = "已停用" if not c.enabled else "已暂停" if is_paused(svc.sessions, c.name) else "运行中"
-        groups = len(svc.config.campaign_groups(c))
+    for c in ctx.config.campaigns:
+        nxt = cp.trigger_for(c, ctx.config.timezone).get_next_fire_time(None, now)
+        state = "已停用" if not c.enabled else "已暂停" if cp.is_paused(ctx.sessions, c.name) else "运行中"
+        groups = len(ctx.config.campaign_groups(c))
         when = nxt.astimezone(tz).strftime("%m-%d %H:%M") if nxt else "-"
         lines.append(f"{c.name}：{state}，{groups}个群，下次 {when}（{c.cron}）")
     return "\n".join(lines)
 
 
-def preview_text(svc, campaign, now: dt.datetime) -> str:
-    from bot.campaigns import preview
-    from bot.stats import priority_weights
-    weights, source = priority_weights(svc.sessions, svc.config, now)
-    basis = f"按近{svc.config.priorities.case_window_days}天{source.split(':')[1]}起案件的类型占比" \
+def preview_text(ctx, campaign, now: dt.datetime) -> str:
+    weights, source = priority_weights(ctx.sessions, ctx.config, now)
+    basis = f"按近{ctx.config.priorities.case_window_days}天{source.split(':')[1]}起案件的类型占比" \
         if source.startswith("cases") else "按配置的权重"
     lines = [f"【预览：{campaign.name}】下次每个群将收到（{basis}）："]
-    shown = preview(svc, campaign, now, weights)
+    shown = cp.preview(ctx, campaign, now, weights)
     for group, item in shown[:6]:
         lines.append(f"· {group.name}：{item.title if item else '（无可发内容）'}")
     first = next((item for _g, item in shown if item), None)

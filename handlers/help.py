@@ -1,8 +1,10 @@
 """#帮助: the commands this sender may use in this chat; and the answer when nothing else fits."""
 from __future__ import annotations
 
-from bot.message import Message, Reply
-from handlers.router import Context, Handler, Router
+from bot.core.context import Context
+from bot.core.message import Message, Reply
+from bot.core.router import Handler
+from handlers.wechat import help_text
 
 
 class HelpHandler(Handler):
@@ -12,16 +14,11 @@ class HelpHandler(Handler):
     usage = "#帮助"
     summary = "查看可用命令"
 
-    def __init__(self, router_ref):
-        self._router_ref = router_ref
-
     def handle(self, msg: Message, ctx: Context, args: str = "") -> list[Reply]:
-        if msg.channel == "mp":   # WeChat followers have no commands: say what to ask
-            from handlers.wechat import help_text
+        if not msg.member:   # WeChat followers have no commands: say what to ask
             return [Reply(help_text())]
-        router: Router = self._router_ref()
         lines = ["【反诈哨兵】可用命令："]
-        for h in router.available(msg, ctx):
+        for h in ctx.router.available(msg, ctx):
             lines.append(f"{h.usage or '#' + h.command}　{h.summary}")
         lines.append("也可以直接@我描述遇到的情况，我帮您判断是不是诈骗。")
         lines.append("被骗了请立即拨打110报警；咨询反诈请拨96110。")

@@ -8,8 +8,11 @@ import logging
 import re
 from zoneinfo import ZoneInfo
 
-from bot.message import Message, Reply
-from handlers.router import Context, Handler
+from bot import cases, reports, stats
+from bot.channels.base import Unreachable
+from bot.core.context import Context
+from bot.core.message import Message, Reply
+from bot.core.router import Handler
 
 log = logging.getLogger(__name__)
 
@@ -20,30 +23,23 @@ class _StatsHandler(Handler):
     roles = STAFF
     chats = {"linkage", "leadership"}
 
-    def __init__(self, service_ref):
-        self._svc = service_ref
-
-    def figures(self, svc, now):
+    def figures(self, ctx: Context, now):
         raise NotImplementedError
 
     def handle(self, msg: Message, ctx: Context, args: str = "") -> list[Reply]:
-        from bot.outbox import Unreachable
-        from bot.reports import FontMissing
-        svc = self._svc()
         now = ctx.clock()
-        text, chart = self.figures(svc, now)
+        text, chart = self.figures(ctx, now)
         try:
             png = chart()
-        except FontMissing as e:
+        except reports.FontMissing as e:
             log.error("%s chart: %s", self.command, e)
-            return [Reply(text + "\n（图表未生成：服务器缺少中文字体）", markdown=True)]
+            return [Reply.formatted(text + "\n（图表未生成：服务器缺少中文字体）")]
         key = f"stats:{self.name}:{msg.channel}:{msg.dedupe_key}"
         try:
-            svc.outbox.to_group_image(msg.chat_id, png, dedupe_key=key, source=f"stats:{self.name}")
-            svc.outbox.notify()
+            ctx.outbox.to_group_image(msg.chat_id, png, dedupe_key=key, source=f"stats:{self.name}")
         except (Unreachable, ValueError) as e:
             log.warning("%s chart not sent: %s", self.command, e)
-        return [Reply(text, markdown=True)]
+        return [Reply.formatted(text)]
 
 
 class StatsHandler(_StatsHandler):
@@ -52,11 +48,10 @@ class StatsHandler(_StatsHandler):
     usage = "#统计"
     summary = "本周案件与预警统计（附图）"
 
-    def figures(self, svc, now):
-        from bot import reports, stats
-        a = stats.analyse(svc.sessions, svc.config, stats.week_period(svc.config, now))
-        st = stats.warning_stats(svc.sessions, svc.config, a.period, now)
-        return stats.stats_markdown(a, st), lambda: reports.stats_chart(a, reports.cjk_font(svc.config.reports.font))
+    def figures(self, ctx: Context, now):
+        a = stats.analyse(ctx.sessions, ctx.config, stats.week_period(ctx.config, now))
+        st = stats.warning_stats(ctx.sessions, ctx.config, a.period, now)
+        return stats.stats_markdown(a, st), lambda: reports.stats_chart(a, reports.cjk_font(ctx.config.reports.font))
 
 
 class RisingHandler(_StatsHandler):
@@ -65,10 +60,9 @@ class RisingHandler(_StatsHandler):
     usage = "#研判"
     summary = "近期上升的诈骗类型和乡镇（附图）"
 
-    def figures(self, svc, now):
-        from bot import reports, stats
-        a, rises = stats.rising(svc.sessions, svc.config, now)
-        return stats.rising_markdown(a, rises), lambda: reports.rising_chart(a, reports.cjk_font(svc.config.reports.font))
+    def figures(self, ctx: Context, now):
+        a, rises = stats.rising(ctx.sessions, ctx.config, now)
+        return stats.rising_markdown(a, rises), lambda: reports.rising_chart(a, reports.cjk_font(ctx.config.reports.font))
 
 
 class AssessmentHandler(_StatsHandler):
@@ -77,12 +71,11 @@ class AssessmentHandler(_StatsHandler):
     usage = "#考核"
     summary = "本周各责任单位考核得分（附图）"
 
-    def figures(self, svc, now):
-        from bot import reports, stats
-        period = stats.week_period(svc.config, now)
-        scores = stats.assess(svc.sessions, svc.config, period, now)
+    def figures(self, ctx: Context, now):
+        period = stats.week_period(ctx.config, now)
+        scores = stats.assess(ctx.sessions, ctx.config, period, now)
         return (stats.assessment_markdown(period, scores),
-                lambda: reports.assessment_chart(period.label, scores, reports.cjk_font(svc.config.reports.font)))
+                lambda: reports.assessment_chart(period.label, scores, reports.cjk_font(ctx.config.reports.font)))
 
 
 PLEDGE_USAGE = "用法：#承诺书 户数 说明，例如：#承诺书 35 东关村三组入户签订"
@@ -96,11 +89,7 @@ class PledgeHandler(Handler):
     usage = "#承诺书 户数 说明"
     summary = "登记签订家庭防骗承诺书的户数（计入本群责任单位的考核）"
 
-    def __init__(self, service_ref):
-        self._svc = service_ref
-
     def handle(self, msg: Message, ctx: Context, args: str = "") -> list[Reply]:
-        from bot.cases import record_pledge
         m = re.fullmatch(r"(\d{1,5})\s*户?\s*(.*)", args.strip(), re.S)
         if not m or int(m.group(1)) <= 0:
             return [Reply(PLEDGE_USAGE)]
@@ -108,7 +97,7 @@ class PledgeHandler(Handler):
         if group is None or not group.unit:
             return [Reply("本群没有配置责任单位，无法登记承诺书。")]
         n = int(m.group(1))
-        new = record_pledge(self._svc().sessions, unit=group.unit, households=n, note=m.group(2).strip(),
+        new = cases.record_pledge(ctx.sessions, unit=group.unit, households=n, note=m.group(2).strip(),
                             by=msg.sender, source_ref=f"{msg.channel}:{msg.dedupe_key}", at=ctx.clock())
         unit = ctx.config.unit_name(group.unit)
         return [Reply(f"已登记：{unit} 家庭防骗承诺书 {n} 户。" if new else "这条登记已记录过。")]
@@ -127,11 +116,7 @@ class FollowUpHandler(Handler):
     usage = "#回访 案件编号 [情况说明]"
     summary = "记录或查看受害人回访"
 
-    def __init__(self, service_ref):
-        self._svc = service_ref
-
     def handle(self, msg: Message, ctx: Context, args: str = "") -> list[Reply]:
-        from bot import cases
         m = re.fullmatch(r"([A-Za-z0-9][A-Za-z0-9_-]{1,39})\s*(.*)", args.strip(), re.S)
         if not m:
             return [Reply(FOLLOW_UP_USAGE)]
@@ -140,7 +125,7 @@ class FollowUpHandler(Handler):
         how = re.match(r"(%s)\s*[:：]\s*" % "|".join(FOLLOW_UP_METHODS), note)
         if how:
             method, note = how.group(1), note[how.end():].strip()
-        sessions = self._svc().sessions
+        sessions = ctx.sessions
         try:
             if note:
                 cases.add_follow_up(sessions, case_no, by=msg.sender, note=note[:1000], method=method,
@@ -162,6 +147,5 @@ class FollowUpHandler(Handler):
         return [Reply("\n".join(lines))]
 
 
-def stats_handlers(service_ref) -> list[Handler]:
-    return [StatsHandler(service_ref), RisingHandler(service_ref), AssessmentHandler(service_ref),
-            PledgeHandler(service_ref), FollowUpHandler(service_ref)]
+def stats_handlers() -> list[Handler]:
+    return [StatsHandler(), RisingHandler(), AssessmentHandler(), PledgeHandler(), FollowUpHandler()]

@@ -10,10 +10,11 @@ import logging
 from typing import Optional
 
 from bot import warnings as wn
+from bot.core.context import Context
+from bot.core.message import Message, Reply
+from bot.core.router import Handler
 from bot.db import session_scope
-from bot.message import Message, Reply
 from bot.privacy import mask_phone
-from handlers.router import Context, Handler
 
 log = logging.getLogger(__name__)
 
@@ -30,18 +31,11 @@ class _WarningHandler(Handler):
     roles = POLICE
     chats = LINKAGE
 
-    def __init__(self, matcher=None, library=None):
-        self.matcher = matcher
-        self.library = library
-
-    def deps(self, ctx: Context) -> wn.Deps:
-        return wn.Deps(ctx.config, ctx.outbox, self.matcher, self.library)
-
     def change(self, ctx: Context, fn) -> list[Reply]:
-        """Run fn(session, deps) in one transaction; wake the sender after the commit."""
+        """Run fn(session, ctx) in one transaction; wake the sender after the commit."""
         try:
             with session_scope(ctx.sessions) as s:
-                text = fn(s, self.deps(ctx))
+                text = fn(s, ctx)
         except wn.WarningError as e:
             return [Reply(str(e))]
         ctx.outbox.notify()
@@ -56,15 +50,15 @@ class CreateHandler(_WarningHandler):
     summary = "下发预警指令（至少要有电话和辖区/地址）"
 
     def handle(self, msg: Message, ctx: Context, args: str = "") -> list[Reply]:
-        d = wn.parse_warning(args, ctx.config, self.matcher, self.library)
+        d = wn.parse_warning(args, ctx.config, ctx.matcher, ctx.library)
         if d.missing:
             return [Reply(f"预警缺少：{'、'.join(d.missing)}，没有下发。\n用法：{self.usage}\n"
                           "也可以直接粘贴预警内容，我会识别电话、地址和诈骗类型。")]
-        w, _ = wn.create_with_retry(ctx.sessions, self.deps(ctx), d, actor=msg.sender, channel=msg.channel,
+        w, _ = wn.create_with_retry(ctx.sessions, ctx, d, actor=msg.sender, channel=msg.channel,
                                     ref=_ref(msg), now=ctx.clock())
         who = "、".join(wn.person_name(ctx.config, u) for u in wn.liaisons_of(ctx.config, w)) or "值班员"
         return [Reply(f"已下发 {w.number}：{wn.station_name(ctx.config, w.station_id)}（{who}），"
-                      f"{wn.level_text(w.level)}，{wn.type_name(self.library, w.fraud_type)}。")]
+                      f"{wn.level_text(w.level)}，{wn.type_name(ctx.library, w.fraud_type)}。")]
 
 
 class SignHandler(_WarningHandler):
@@ -76,8 +70,8 @@ class SignHandler(_WarningHandler):
     def handle(self, msg: Message, ctx: Context, args: str = "") -> list[Reply]:
         if not wn.normalize_number(args):
             return [Reply(f"用法：{self.usage}（例如 #签收 YJ-20261128-001）")]
-        return self.change(ctx, lambda s, deps: wn.sign(
-            s, deps, wn.get_or_fail(s, args), actor=msg.sender, channel=msg.channel, ref=_ref(msg), now=ctx.clock()))
+        return self.change(ctx, lambda s, c: wn.sign(
+            s, c, wn.get_or_fail(s, args), actor=msg.sender, channel=msg.channel, ref=_ref(msg), now=ctx.clock()))
 
 
 class ReportHandler(_WarningHandler):
@@ -91,8 +85,8 @@ class ReportHandler(_WarningHandler):
         if len(parts) < 2 or not wn.normalize_number(parts[0]) or parts[1] not in wn.RESULTS:
             return [Reply(f"用法：{self.usage}\n例如：#反馈 YJ-20261128-001 已劝阻 已联系本人，未转账")]
         result, note = wn.RESULTS[parts[1]], parts[2] if len(parts) > 2 else ""
-        return self.change(ctx, lambda s, deps: wn.report(
-            s, deps, wn.get_or_fail(s, parts[0]), actor=msg.sender, result=result, note=note, channel=msg.channel,
+        return self.change(ctx, lambda s, c: wn.report(
+            s, c, wn.get_or_fail(s, parts[0]), actor=msg.sender, result=result, note=note, channel=msg.channel,
             ref=_ref(msg), now=ctx.clock()))
 
 
@@ -110,8 +104,8 @@ class ReassignHandler(_WarningHandler):
         ok, station = wn.find_station(ctx.config, parts[1])
         if not ok:
             return [Reply(f"没有“{parts[1]}”这个派出所。可选：{names}")]
-        return self.change(ctx, lambda s, deps: wn.reassign(
-            s, deps, wn.get_or_fail(s, parts[0]), actor=msg.sender, station_id=station, channel=msg.channel,
+        return self.change(ctx, lambda s, c: wn.reassign(
+            s, c, wn.get_or_fail(s, parts[0]), actor=msg.sender, station_id=station, channel=msg.channel,
             ref=_ref(msg), now=ctx.clock()))
 
 
@@ -125,8 +119,8 @@ class CloseHandler(_WarningHandler):
         parts = args.split(maxsplit=1)
         if not parts or not wn.normalize_number(parts[0]):
             return [Reply(f"用法：{self.usage}")]
-        return self.change(ctx, lambda s, deps: wn.close(
-            s, deps, wn.get_or_fail(s, parts[0]), actor=msg.sender, note=parts[1] if len(parts) > 1 else "",
+        return self.change(ctx, lambda s, c: wn.close(
+            s, c, wn.get_or_fail(s, parts[0]), actor=msg.sender, note=parts[1] if len(parts) > 1 else "",
             channel=msg.channel, ref=_ref(msg), now=ctx.clock()))
 
 
@@ -142,7 +136,7 @@ class QueryHandler(_WarningHandler):
         try:
             with ctx.sessions() as s:
                 w = wn.get_or_fail(s, args)
-                return [Reply(wn.query_text(s, ctx.config, self.library, w, full=True))]
+                return [Reply(wn.query_text(s, ctx.config, ctx.library, w, full=True))]
         except wn.WarningError as e:
             return [Reply(str(e))]
 
@@ -161,6 +155,7 @@ class OpenListHandler(_WarningHandler):
 class AckHandler(_WarningHandler):
     """收到 with a warning number, or 收到 quoting the dispatch post, signs for it."""
     name = "warning-ack"
+    priority = 20
 
     def _number(self, msg: Message) -> Optional[str]:
         text = msg.text.strip()
@@ -173,8 +168,8 @@ class AckHandler(_WarningHandler):
 
     def handle(self, msg: Message, ctx: Context, args: str = "") -> list[Reply]:
         number = self._number(msg)
-        return self.change(ctx, lambda s, deps: wn.sign(
-            s, deps, wn.get_or_fail(s, number), actor=msg.sender, channel=msg.channel, ref=_ref(msg), now=ctx.clock()))
+        return self.change(ctx, lambda s, c: wn.sign(
+            s, c, wn.get_or_fail(s, number), actor=msg.sender, channel=msg.channel, ref=_ref(msg), now=ctx.clock()))
 
 
 class TaskCardHandler(_WarningHandler):
@@ -182,6 +177,7 @@ class TaskCardHandler(_WarningHandler):
     name = "warning-taskcard"
     roles = None
     chats = None
+    priority = 10
 
     def accepts(self, msg: Message, ctx: Context) -> bool:
         return msg.event == "taskcard_click" and wn.parse_task_id(str(msg.extra.get("task_id") or "")) is not None
@@ -192,17 +188,17 @@ class TaskCardHandler(_WarningHandler):
             return [Reply("只有民警可以处置预警。")]
         key = msg.event_key or ""
 
-        def act(s, deps):
+        def act(s, c):
             w = wn.get_or_fail(s, number)
             if assignment != w.assignment:
                 return f"{number} 已转派{wn.station_name(ctx.config, w.station_id)}，这张卡片已失效。"
             if stage == "sign" and key == "sign":
-                return wn.sign(s, deps, w, actor=msg.sender, channel=msg.channel, ref=_ref(msg), now=ctx.clock(),
+                return wn.sign(s, c, w, actor=msg.sender, channel=msg.channel, ref=_ref(msg), now=ctx.clock(),
                                announce=True)
             if stage != "sign" and key in CLICK_RESULTS:
                 if stage != f"r{w.reports + 1}":
                     return f"{number} 的这次结果已经反馈过（{wn.RESULT_NAMES.get(w.result, '')}）。"
-                return wn.report(s, deps, w, actor=msg.sender, result=CLICK_RESULTS[key], note="", channel=msg.channel,
+                return wn.report(s, c, w, actor=msg.sender, result=CLICK_RESULTS[key], note="", channel=msg.channel,
                                  ref=_ref(msg), now=ctx.clock(), announce=True)
             raise wn.WarningError("这张卡片没有这个按钮。")
         replies = self.change(ctx, act)
@@ -210,8 +206,6 @@ class TaskCardHandler(_WarningHandler):
         return [Reply(mask_phone(r.text)) for r in replies]
 
 
-def warning_handlers(matcher=None, library=None) -> list[Handler]:
-    """In router order: the click and 收到 (not commands), then the commands."""
-    return [TaskCardHandler(matcher, library), AckHandler(matcher, library), CreateHandler(matcher, library),
-            SignHandler(matcher, library), ReportHandler(matcher, library), ReassignHandler(matcher, library),
-            CloseHandler(matcher, library), QueryHandler(matcher, library), OpenListHandler(matcher, library)]
+def warning_handlers() -> list[Handler]:
+    return [TaskCardHandler(), AckHandler(), CreateHandler(), SignHandler(), ReportHandler(), ReassignHandler(),
+            CloseHandler(), QueryHandler(), OpenListHandler()]

@@ -1,11 +1,14 @@
-"""What the official account (公众号) hears besides questions: follow, menu clicks, the keyword
-反诈, and messages the bot cannot read (voice, image, location, link). Questions go to the Q&A."""
+"""What WeChat residents (the official account's followers, not WeCom members) get besides answers
+to questions: a welcome on follow, menu clicks, the keyword 反诈, and a word on messages the bot
+cannot read (voice, image, location, link). Questions go to the Q&A."""
 from __future__ import annotations
 
 import re
 
-from bot.message import Message, Reply
-from handlers.router import Context, Handler
+from bot.core.context import Context
+from bot.core.message import Message, Reply
+from bot.core.router import Handler
+from content import answers
 
 KEYWORDS = re.compile(r"^(反诈|防诈|帮助|菜单|功能|help|\?|？)[。.!！]*$", re.I)
 NOT_TEXT = ("voice", "image", "location", "link", "video", "shortvideo", "file")
@@ -24,7 +27,6 @@ def welcome_text() -> str:
 
 
 def help_text() -> str:
-    from content import answers
     return ("发文字告诉我您遇到的情况，或把可疑短信复制发来，我帮您判断是不是诈骗。\n"
             + answers.help_line() + "\n"
             "我答复后，回复“案例”看例子，回复“怎么办”看防范办法。\n" + APP_TEXT)
@@ -34,11 +36,12 @@ def not_text() -> str:
     return "收到了。语音、图片、位置和链接我还看不懂，请发文字描述您遇到的情况，比如“有人让我下载软件刷单”。急事请直接打110。"
 
 
-class MpHandler(Handler):
+class PublicHandler(Handler):
     name = "wechat"
+    priority = 30
 
     def accepts(self, msg: Message, ctx: Context) -> bool:
-        if msg.channel != "mp":
+        if msg.member:
             return False
         return bool(msg.event) or msg.msg_type in NOT_TEXT or bool(KEYWORDS.match(msg.text.strip()))
 

@@ -1,27 +1,27 @@
-"""Job functions APScheduler calls by reference; each gets the running Service and is idempotent."""
+"""Housekeeping: forget callback signatures older than twice the replay window."""
 from __future__ import annotations
 
 import datetime as dt
 import logging
 
+from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import delete
 
+from bot.core.scheduling import JobSpec, current_context
 from bot.db import session_scope
 from bot.models import CallbackSignature
-from scheduler import JobSpec, current_service
 
 log = logging.getLogger(__name__)
 
 
 def housekeeping() -> None:
-    """Forget callback signatures older than twice the replay window."""
-    svc = current_service()
-    prune_signatures(svc, svc.clock())
+    ctx = current_context()
+    prune_signatures(ctx, ctx.clock())
 
 
-def prune_signatures(svc, now: dt.datetime) -> int:
-    keep = dt.timedelta(seconds=2 * svc.config.wecom.replay_window_seconds)
-    with session_scope(svc.sessions) as s:
+def prune_signatures(ctx, now: dt.datetime) -> int:
+    keep = dt.timedelta(seconds=2 * ctx.config.wecom.replay_window_seconds)
+    with session_scope(ctx.sessions) as s:
         n = s.execute(delete(CallbackSignature).where(CallbackSignature.seen_at < now - keep)).rowcount
     if n:
         log.info("pruned %d old callback signatures", n)
@@ -29,5 +29,4 @@ def prune_signatures(svc, now: dt.datetime) -> int:
 
 
 def foundation_jobs(config) -> list[JobSpec]:
-    from apscheduler.triggers.interval import IntervalTrigger
     return [JobSpec(id="housekeeping", func="scheduler.jobs:housekeeping", trigger=IntervalTrigger(minutes=10))]

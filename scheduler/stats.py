@@ -4,20 +4,21 @@ Keyed per ISO week and group in the outbox, so a run that fires twice, after a r
 new leader, sends nothing twice."""
 from __future__ import annotations
 
-from scheduler import JobSpec, current_service
+from apscheduler.triggers.cron import CronTrigger
+
+from bot.core.scheduling import JobSpec, current_context
+from bot.reports import push_weekly
 
 
-def run_weekly_report(svc, now=None) -> int:
-    from bot.reports import push_weekly
-    return push_weekly(svc, now or svc.clock())
+def run_weekly_report(ctx, now=None) -> int:
+    return push_weekly(ctx, now or ctx.clock())
 
 
 def weekly_report() -> None:
-    run_weekly_report(current_service())
+    run_weekly_report(current_context())
 
 
 def stats_jobs(config) -> list[JobSpec]:
-    from apscheduler.triggers.cron import CronTrigger
     if not config.reports.weekly:
         return []
     day, hhmm = config.reports.weekly.split()

@@ -8,47 +8,44 @@ from __future__ import annotations
 
 import logging
 
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
 from bot import warnings as wn
+from bot.core.scheduling import JobSpec, current_context
 from bot.db import session_scope
-from scheduler import JobSpec, current_service
 
 log = logging.getLogger(__name__)
 
 
-def _deps(svc) -> wn.Deps:
-    return wn.Deps(svc.config, svc.outbox, svc.matcher, svc.library)
-
-
-def run_sweep(svc, now=None) -> list:
-    """One escalation sweep for a Service at `now` (default: its clock)."""
-    now = now or svc.clock()
-    with session_scope(svc.sessions) as s:
-        taken = wn.sweep(s, _deps(svc), now)
+def run_sweep(ctx, now=None) -> list:
+    """One escalation sweep at `now` (default: the service's clock)."""
+    now = now or ctx.clock()
+    with session_scope(ctx.sessions) as s:
+        taken = wn.sweep(s, ctx, now)
     if taken:
-        svc.outbox.notify()
+        ctx.outbox.notify()
     return taken
 
 
-def run_daily_summary(svc, now=None) -> int:
-    now = now or svc.clock()
-    with session_scope(svc.sessions) as s:
-        n = wn.send_daily_summary(s, _deps(svc), now)
+def run_daily_summary(ctx, now=None) -> int:
+    now = now or ctx.clock()
+    with session_scope(ctx.sessions) as s:
+        n = wn.send_daily_summary(s, ctx, now)
     if n:
-        svc.outbox.notify()
+        ctx.outbox.notify()
     return n
 
 
 def sweep() -> None:
-    run_sweep(current_service())
+    run_sweep(current_context())
 
 
 def daily_summary() -> None:
-    run_daily_summary(current_service())
+    run_daily_summary(current_context())
 
 
 def warning_jobs(config) -> list[JobSpec]:
-    from apscheduler.triggers.cron import CronTrigger
-    from apscheduler.triggers.interval import IntervalTrigger
     c = config.warnings
     hour, minute = (int(x) for x in c.daily_summary.split(":"))
     return [JobSpec(id="warnings-sweep", func="scheduler.warnings:sweep",

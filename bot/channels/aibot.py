@@ -1,71 +1,102 @@
-"""Intelligent bot (智能机器人, API mode) callback at /wecom/aibot/callback: encrypted JSON.
+"""Intelligent bot (智能机器人, API mode): its callback at /wecom/aibot/callback, encrypted JSON.
 
 It hears @-mentions in internal group chats and one-to-one chats. The passive answer is a
-finished `stream` message; an answer not ready in time goes to the one-use response_url.
+finished `stream` message (markdown); an answer not ready in time goes to the one-use
+response_url (aibot/response, markdown up to 20480 bytes: one message, trimmed). It cannot push
+on its own: a group reached only by this bot (send.via aibot) cannot get scheduled pushes.
 """
 from __future__ import annotations
 
 import json
 import re
 import time
+from typing import Optional
 
-from flask import Blueprint, Response, request, jsonify
+from flask import Blueprint, Response, jsonify, request
 
-from bot.channels.common import callback_view, open_envelope, service, verify_url
-from bot.channels.crypto import CallbackRejected
-from bot.message import Message
-from bot.models import InboundMessage
-
-bp = Blueprint("aibot", __name__)
-
-@bp.get("/wecom/aibot/callback")
-def verify():
-    return verify_url(service().aibot_crypto)
+from bot.channels.base import Adapter, Address, SendError, split_utf8
+from bot.channels.common import callback_view, open_envelope, verify_url
+from bot.channels.crypto import CallbackCrypto, CallbackRejected
+from bot.core.message import Message, Reply
 
 
-@bp.post("/wecom/aibot/callback")
-@callback_view
-def callback():
-    started = time.monotonic()
-    svc = service()
-    try:
-        envelope = json.loads(request.get_data() or b"")
-    except ValueError:
-        raise CallbackRejected(400, "malformed JSON")
-    encrypt = envelope.get("encrypt") if isinstance(envelope, dict) else None
-    if not isinstance(encrypt, str) or not encrypt:
-        raise CallbackRejected(400, "no encrypt field")
-    plain, guard = open_envelope("aibot", svc.aibot_crypto, encrypt)
-    try:
-        data = json.loads(plain)
-    except ValueError:
-        raise CallbackRejected(400, "decrypted body is not JSON")
-    if not isinstance(data, dict):
-        raise CallbackRejected(400, "decrypted body is not a JSON object")
-    if data.get("msgtype") == "stream":
-        svc.inbox.remember(guard)
-        return _stream_refresh(svc, data)
-    msg = to_message(data, svc.config)
-    replies = svc.inbox.receive(msg, started, guard)
-    if not replies:
-        return Response("", status=200)
-    return _stream_answer(svc, msg.dedupe_key, "\n\n".join(r.text for r in replies))
+class AibotAdapter(Adapter):
+    name = "aibot"
+    markup = True
+    text_limit = 20480
+    rich_limit = 20480
+    kinds = ("text",)
 
+    def __init__(self, runtime):
+        super().__init__(runtime)
+        a = self.config.wecom.aibot
+        self.crypto = CallbackCrypto(a.token, a.encoding_aes_key, "")
 
-def _stream_answer(svc, stream_id: str, content: str) -> Response:
-    plain = json.dumps({"msgtype": "stream", "stream": {"id": stream_id, "finish": True, "content": content}},
-                       ensure_ascii=False)
-    return jsonify(svc.aibot_crypto.encrypt_parts(plain))
+    # --- inbound ------------------------------------------------------------------------------
+    def blueprint(self) -> Blueprint:
+        bp = Blueprint("aibot", __name__)
+        bp.add_url_rule("/wecom/aibot/callback", "verify", lambda: verify_url(self.crypto), methods=["GET"])
+        bp.add_url_rule("/wecom/aibot/callback", "callback", callback_view(self.callback), methods=["POST"])
+        return bp
 
+    def callback(self) -> Response:
+        started = time.monotonic()
+        rt = self.runtime
+        try:
+            envelope = json.loads(request.get_data() or b"")
+        except ValueError:
+            raise CallbackRejected(400, "malformed JSON")
+        encrypt = envelope.get("encrypt") if isinstance(envelope, dict) else None
+        if not isinstance(encrypt, str) or not encrypt:
+            raise CallbackRejected(400, "no encrypt field")
+        plain, guard = open_envelope(rt, "aibot", self.crypto, encrypt)
+        try:
+            data = json.loads(plain)
+        except ValueError:
+            raise CallbackRejected(400, "decrypted body is not JSON")
+        if not isinstance(data, dict):
+            raise CallbackRejected(400, "decrypted body is not a JSON object")
+        if data.get("msgtype") == "stream":
+            rt.inbox.remember(guard)
+            return self._stream_refresh(data)
+        msg = to_message(data, self.config)
+        replies = rt.inbox.receive(msg, started, guard)
+        if not replies:
+            return Response("", status=200)
+        return self._stream_answer(msg.dedupe_key, self.passive_text(replies))
 
-def _stream_refresh(svc, data: dict) -> Response:
-    """WeCom polls an unfinished stream; ours finish at once, so answer what was said, finished."""
-    stream_id = str((data.get("stream") or {}).get("id") or "")
-    with svc.sessions() as s:
-        row = s.query(InboundMessage).filter_by(channel="aibot", dedupe_key=stream_id).first()
-    if row is None or not row.passive_reply:
-        return _stream_answer(svc, stream_id, "")
-    return _stream_answer(svc, stream_id, "\n\n".join(r["text"] for r in json.loads(row.passive_reply)))
+    def passive_text(self, replies: list[Reply]) -> str:
+        return "\n\n".join(r.rich or r.text for r in replies)
+
+    def _stream_answer(self, stream_id: str, content: str) -> Response:
+        plain = json.dumps({"msgtype": "stream", "stream": {"id": stream_id, "finish": True, "content": content}},
+                           ensure_ascii=False)
+        return jsonify(self.crypto.encrypt_parts(plain))
+
+    def _stream_refresh(self, data: dict) -> Response:
+        """WeCom polls an unfinished stream; ours finish at once, so answer what was said, finished."""
+        stream_id = str((data.get("stream") or {}).get("id") or "")
+        replies = self.runtime.inbox.passive_replies("aibot", stream_id)
+        return self._stream_answer(stream_id, self.passive_text(replies) if replies else "")
+
+    def late_address(self, msg: Message):
+        url = msg.extra.get("response_url")
+        if url:
+            return Address(self.name, url, msg.chat_id)
+        return super().late_address(msg)
+
+    # --- outbound: the response_url of a late answer --------------------------------------------
+    def parts(self, payload: dict, kind: str) -> list[dict]:
+        if kind != "text":
+            raise SendError(-10, f"a late answer cannot carry {kind}", retriable=False)
+        # response_url is single use: one message, trimmed to the limit
+        return [dict(payload, text=split_utf8(payload["text"], self.rich_limit)[0])]
+
+    def render(self, row) -> dict:
+        return {"msgtype": "markdown", "markdown": {"content": row.payload["text"]}}
+
+    def deliver(self, row) -> dict:
+        return self.runtime.api.post_url(row.target, self.render(row))
 
 
 def strip_mention(text: str, bot_name: str) -> str:
@@ -91,7 +122,7 @@ def to_message(d: dict, config) -> Message:
     if not msgid or not sender or not isinstance(msgtype, str):
         raise CallbackRejected(400, "message without msgid, from.userid or msgtype")
     chat_type = "group" if d.get("chattype") == "group" else "single"
-    chat_id = None
+    chat_id: Optional[str] = None
     if chat_type == "group":
         raw_chat = str(d.get("chatid") or "")
         group = config.group_by_aibot_chatid(raw_chat)
@@ -111,3 +142,6 @@ def to_message(d: dict, config) -> Message:
                    dedupe_key=str(msgid), chat_type=chat_type, chat_id=chat_id, msg_type=msgtype, event=event,
                    extra={"response_url": d.get("response_url"), "aibotid": d.get("aibotid"),
                           "quote": _quoted(d.get("quote"))})
+
+
+ADAPTER = AibotAdapter

@@ -1,4 +1,4 @@
-"""What both WeCom callback endpoints do before a message exists: check, decrypt, refuse replays."""
+"""What the WeCom-style callback endpoints do before a message exists: check, decrypt, refuse replays."""
 from __future__ import annotations
 
 import functools
@@ -6,15 +6,12 @@ import logging
 import time
 
 import xmltodict
-from flask import Response, current_app, request
+from flask import Response, request
+
 from bot.channels.crypto import CallbackCrypto, CallbackRejected
-from bot.inbox import Guard, Replayed
+from bot.core.inbox import Guard, Replayed
 
 log = logging.getLogger(__name__)
-
-
-def service():
-    return current_app.extensions["fanzha"]
 
 
 def signed_params() -> tuple[str, str, str]:
@@ -40,18 +37,17 @@ def verify_url(crypto: CallbackCrypto) -> Response:
     return Response(plain, mimetype="text/plain")
 
 
-def check_window(svc, now, timestamp: str) -> None:
+def check_window(runtime, now, timestamp: str) -> None:
     """Refuse a callback whose timestamp is further off than the replay window."""
-    if abs(now.timestamp() - int(timestamp)) > svc.config.wecom.replay_window_seconds:
+    if abs(now.timestamp() - int(timestamp)) > runtime.config.wecom.replay_window_seconds:
         raise CallbackRejected(403, "timestamp outside the replay window")
 
 
-def open_envelope(channel: str, crypto: CallbackCrypto, encrypt: str) -> tuple[str, Guard]:
+def open_envelope(runtime, channel: str, crypto: CallbackCrypto, encrypt: str) -> tuple[str, Guard]:
     """Check timestamp and signature and decrypt; the Guard refuses a replay when recorded."""
-    svc = service()
     sig, ts, nonce = signed_params()
-    now = svc.clock()
-    check_window(svc, now, ts)
+    now = runtime.clock()
+    check_window(runtime, now, ts)
     plain = crypto.decrypt(encrypt, sig, ts, nonce)
     return plain, Guard(channel, sig, now)
 

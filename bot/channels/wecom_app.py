@@ -1,46 +1,99 @@
-"""Self-built app (自建应用) callback at /wecom/callback: XML, one-to-one messages and events.
+"""Self-built app (自建应用): its callback at /wecom/callback, and one-to-one messages to members.
 
-A self-built app hears only one-to-one chats with it, never group chats (reference/wecom.md §0).
+Inbound: XML, one-to-one messages and events only. A self-built app never hears group chats
+(reference/wecom.md §0). The passive answer is a text reply in the HTTP answer (plain: the XML
+reply has no markdown); what does not fit goes out by message/send.
+
+Outbound: POST /cgi-bin/message/send to members (touser "u1|u2"): text, markdown (2048 bytes),
+and interactive task cards (interactive_taskcard, 1–2 buttons, a task_id once per app); and
+message/update_taskcard, which shows on every card who did what. WeCom drops app messages past
+30 a minute to one member without an error, so the sender paces them.
 """
 from __future__ import annotations
 
+import logging
 import time
+from typing import Optional
 
 from flask import Blueprint, Response, request
 
-from bot.channels.common import callback_view, open_envelope, parse_xml, service, text_reply_xml, verify_url
-from bot.channels.crypto import CallbackRejected
-from bot.message import Message
-from bot.outbox import LIMITS, split_utf8
+from bot.channels.base import Adapter, RateLimit, SendError
+from bot.channels.common import callback_view, open_envelope, parse_xml, text_reply_xml, verify_url
+from bot.channels.crypto import CallbackCrypto, CallbackRejected
+from bot.core.message import Message
 
-bp = Blueprint("wecom_app", __name__)
-
-
-@bp.get("/wecom/callback")
-def verify():
-    return verify_url(service().app_crypto)
+log = logging.getLogger(__name__)
 
 
-@bp.post("/wecom/callback")
-@callback_view
-def callback():
-    started = time.monotonic()
-    svc = service()
-    envelope = parse_xml(request.get_data())
-    encrypt = envelope.get("Encrypt")
-    if not isinstance(encrypt, str) or not encrypt:
-        raise CallbackRejected(400, "no Encrypt element")
-    plain, guard = open_envelope("app", svc.app_crypto, encrypt)
-    msg = to_message(parse_xml(plain))
-    replies = svc.inbox.receive(msg, started, guard)
-    if not replies:
-        return Response("", status=200)
-    text = "\n\n".join(r.text for r in replies)
-    parts = split_utf8(text, LIMITS[("app", "text")])
-    if len(parts) > 1:
-        svc.outbox.to_users([msg.sender], "\n".join(parts[1:]), dedupe_key=f"rest:app:{msg.dedupe_key}")
-    plain = text_reply_xml(msg.sender, svc.config.wecom.corp_id, parts[0])
-    return Response(svc.app_crypto.encrypt_xml(plain), mimetype="application/xml")
+class AppAdapter(Adapter):
+    name = "app"
+    # a member may read the app in WeChat (微信插件), which shows no markdown: plain text only
+    markup = False
+    text_limit = 2048
+    kinds = ("text", "card", "card_update")
+    reaches_members = True
+
+    def __init__(self, runtime):
+        super().__init__(runtime)
+        w = self.config.wecom
+        self.crypto = CallbackCrypto(w.token, w.encoding_aes_key, w.corp_id)
+
+    # --- inbound ------------------------------------------------------------------------------
+    def blueprint(self) -> Blueprint:
+        bp = Blueprint("wecom_app", __name__)
+        bp.add_url_rule("/wecom/callback", "verify", lambda: verify_url(self.crypto), methods=["GET"])
+        bp.add_url_rule("/wecom/callback", "callback", callback_view(self.callback), methods=["POST"])
+        return bp
+
+    def callback(self) -> Response:
+        started = time.monotonic()
+        rt = self.runtime
+        envelope = parse_xml(request.get_data())
+        encrypt = envelope.get("Encrypt")
+        if not isinstance(encrypt, str) or not encrypt:
+            raise CallbackRejected(400, "no Encrypt element")
+        plain, guard = open_envelope(rt, "app", self.crypto, encrypt)
+        msg = to_message(parse_xml(plain))
+        replies = rt.inbox.receive(msg, started, guard)
+        if not replies:
+            return Response("", status=200)
+        first, rest = self.passive_and_rest("\n\n".join(r.text for r in replies))
+        if rest:
+            rt.outbox.to_members([msg.sender], rest, dedupe_key=f"rest:app:{msg.dedupe_key}")
+        xml = text_reply_xml(msg.sender, self.config.wecom.corp_id, first)
+        return Response(self.crypto.encrypt_xml(xml), mimetype="application/xml")
+
+    def passive_and_rest(self, text: str) -> tuple[str, str]:
+        parts = self.parts({"text": text, "rich": False}, "text")
+        return parts[0]["text"], "\n".join(p["text"] for p in parts[1:])
+
+    # --- outbound -----------------------------------------------------------------------------
+    def render(self, row) -> dict:
+        p = row.payload
+        body: dict = {"touser": row.target, "agentid": self.config.wecom.agent_id}
+        if row.msgtype == "text":
+            msgtype = "markdown" if p.get("rich") else "text"
+            return {**body, "msgtype": msgtype, msgtype: {"content": p["text"]}}
+        if row.msgtype == "card":
+            return {**body, "msgtype": "interactive_taskcard", "interactive_taskcard": {
+                "title": p["title"], "description": p["description"], "task_id": p["task_id"],
+                "btn": p["buttons"]}}
+        if row.msgtype == "card_update":
+            return {"userids": p["userids"], "agentid": self.config.wecom.agent_id, "task_id": p["task_id"],
+                    "replace_name": p["label"]}
+        raise SendError(-10, f"the app cannot send {row.msgtype}", retriable=False)
+
+    def deliver(self, row) -> dict:
+        path = "message/update_taskcard" if row.msgtype == "card_update" else "message/send"
+        res = self.runtime.api.call(path, self.render(row))
+        if res.get("invaliduser"):
+            log.warning("outbox %s: invalid users %s", row.id, res["invaliduser"])
+        return res
+
+    def rate_limit(self, row) -> Optional[RateLimit]:
+        if "|" in row.target or row.msgtype == "card_update":
+            return None
+        return RateLimit(self.config.sender.member_per_minute, ("text", "card"))
 
 
 def to_message(x: dict) -> Message:
@@ -64,3 +117,6 @@ def to_message(x: dict) -> Message:
     text = x.get("Content") if msg_type == "text" else ""
     return Message(channel="app", sender=sender, text=str(text or "").strip(), dedupe_key=str(msg_id),
                    msg_type=msg_type, time=int(create_time) if create_time.isdigit() else 0)
+
+
+ADAPTER = AppAdapter

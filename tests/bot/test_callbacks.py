@@ -9,9 +9,9 @@ from sqlalchemy import func, select
 
 from bot.app import create_app
 from bot.channels.crypto import CallbackCrypto
-from bot.message import Reply
+from bot.core.message import Reply
 from bot.models import InboundMessage
-from handlers.router import Handler
+from bot.core.router import Handler
 from tests.conftest import demo_config
 
 # Set A of reference/wecom.md §2: Tencent's current WXBizMsgCrypt sample

@@ -1,13 +1,12 @@
 """Inbox: an answer not ready in time goes out actively, once; a retry meanwhile does nothing."""
-import json
 import time
 
 from sqlalchemy import select
 
 from bot.app import create_app
-from bot.message import Reply
+from bot.core.message import Reply
 from bot.models import InboundMessage, OutboxMessage
-from handlers.router import Handler
+from bot.core.router import Handler
 from tests.bot.test_callbacks import aibot_post
 from tests.conftest import demo_config, wait_for
 
@@ -48,8 +47,8 @@ def test_late_answer_goes_to_response_url_once(db_url):
     r2, _ = aibot_post(app, payload, int(time.time()), nonce="b")
     assert r2.status_code == 200 and r2.data == b""
     out = wait_for(lambda: rows(app, OutboxMessage), timeout=5)
-    assert len(out) == 1 and out[0].channel == "aibot_response"
-    assert out[0].target.endswith("response_code=abc") and out[0].payload["markdown"]["content"] == "慢慢想好了"
+    assert len(out) == 1 and out[0].channel == "aibot"
+    assert out[0].target.endswith("response_code=abc") and out[0].payload["text"] == "慢慢想好了"
     assert wait_for(lambda: rows(app, InboundMessage)[0].replied_via == "outbox")
     assert slow.calls == 1
     app.extensions["fanzha"].stop()

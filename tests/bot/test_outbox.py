@@ -1,10 +1,10 @@
-"""Outbox: byte-limit splitting, dedupe keys, and groups the bot cannot reach."""
+"""Outbox: byte-limit splitting, dedupe keys, what each channel renders, and groups the bot cannot reach."""
 import pytest
 from sqlalchemy import func, select
 
-from bot.db import make_engine, session_factory
+from bot.app import Service
+from bot.channels.base import Unreachable, split_utf8
 from bot.models import OutboxMessage
-from bot.outbox import Outbox, Unreachable, split_utf8
 
 
 @pytest.mark.parametrize("limit", [7, 10, 2048, 4096])
@@ -29,10 +29,20 @@ def test_short_text_is_one_part():
 
 
 @pytest.fixture
-def outbox(config):
-    engine = make_engine(config.database.url)
-    yield Outbox(config, session_factory(engine))
-    engine.dispose()
+def service(config):
+    svc = Service(config)
+    yield svc
+    svc.engine.dispose()
+
+
+@pytest.fixture
+def outbox(service):
+    return service.outbox
+
+
+def rendered(service, row):
+    """The wire format the row's channel adapter sends for it."""
+    return service.channels[row.channel].render(row)
 
 
 def count(outbox):
@@ -46,25 +56,41 @@ def test_same_dedupe_key_is_queued_once(outbox):
     assert count(outbox) == 1
 
 
-def test_long_markdown_is_split_into_rows_under_4096_bytes(outbox):
-    n = outbox.to_group("bank_staff", "提醒内容。" * 1000, markdown=True, dedupe_key="long")
+def test_long_markdown_is_split_into_rows_under_4096_bytes(service, outbox):
+    n = outbox.to_group("bank_staff", "提醒内容。" * 1000, rich=True, mentions=["liaison_chen"], dedupe_key="long")
     assert n == 4
     with outbox.sessions() as s:
         rows = list(s.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
     assert [r.dedupe_key for r in rows] == ["long#1", "long#2", "long#3", "long#4"]
-    assert all(len(r.payload["markdown"]["content"].encode()) <= 4096 for r in rows)
+    wire = [rendered(service, r) for r in rows]
+    assert all(w["msgtype"] == "markdown" and len(w["markdown"]["content"].encode()) <= 4096 for w in wire)
+    assert "".join(w["markdown"]["content"] for w in wire).count("提醒内容。") == 1000
+    assert wire[-1]["markdown"]["content"].endswith("<@liaison_chen>")    # the mention goes with the last part
 
 
-def test_external_customer_group_gets_a_mass_send_task_not_a_robot_message(outbox):
+def test_rich_text_reaches_an_app_group_as_markdown_and_a_member_as_plain_text(service, outbox):
+    g = outbox.config.group("bank_staff")
+    app_group = g.model_copy(update={"id": "propaganda", "send": g.send.model_copy(update={
+        "via": "appchat", "robot": None, "chatid": "propchat"})})
+    outbox.config = outbox.config.model_copy(update={"groups": list(outbox.config.groups) + [app_group]})
+    outbox.to_group("propaganda", "**本周重点**：刷单返利", rich=True, dedupe_key="ac")
+    outbox.to_members(["liaison_chen"], "**本周重点**：刷单返利", rich=True, dedupe_key="dm")
+    with outbox.sessions() as s:
+        group_row, member_row = s.scalars(select(OutboxMessage).order_by(OutboxMessage.id))
+    assert rendered(service, group_row)["markdown"] == {"content": "**本周重点**：刷单返利"}
+    assert rendered(service, member_row)["text"] == {"content": "本周重点：刷单返利"}
+
+
+def test_external_customer_group_gets_a_mass_send_task_not_a_robot_message(service, outbox):
     from bot.wechat_models import MassSendGroup, MassSendTask
-    assert outbox.to_group("binhe_residents", "**宣传**", markdown=True, dedupe_key="x") == 1
+    assert outbox.to_group("binhe_residents", "**宣传**", rich=True, dedupe_key="x") == 1
     assert outbox.to_group("binhe_residents", "宣传", dedupe_key="x") == 0
     with outbox.sessions() as s:
         row = s.scalars(select(OutboxMessage)).one()
         task = s.scalars(select(MassSendTask)).one()
         group = s.scalars(select(MassSendGroup)).one()
-    assert row.channel == "mass_send" and row.target == "gridli"
-    assert row.payload == {"chat_type": "group", "chat_id_list": ["wrDemoBinheResidents0001"], "sender": "gridli",
+    assert row.channel == "customer_group" and row.target == "gridli"
+    assert rendered(service, row) == {"chat_type": "group", "chat_id_list": ["wrDemoBinheResidents0001"], "sender": "gridli",
                            "allow_select": False, "text": {"content": "宣传"}}
     assert task.state == "queued" and (group.group_id, group.status) == ("binhe_residents", "pending")
 
@@ -80,8 +106,8 @@ def test_a_group_reached_only_by_mentions_is_unreachable(outbox):
     assert count(outbox) == 0
 
 
-def test_mentions_go_into_the_text_message(outbox):
+def test_mentions_go_into_the_text_message(service, outbox):
     outbox.to_group("linkage", "请签收", mentions=["liaison_chen"], dedupe_key="m")
     with outbox.sessions() as s:
         row = s.scalars(select(OutboxMessage)).one()
-    assert row.payload == {"msgtype": "text", "text": {"content": "请签收", "mentioned_list": ["liaison_chen"]}}
+    assert rendered(service, row) == {"msgtype": "text", "text": {"content": "请签收", "mentioned_list": ["liaison_chen"]}}

@@ -3,11 +3,17 @@ import threading
 
 from sqlalchemy import select
 
+from bot.app import Service
 from bot.models import OutboxMessage
-from bot.sender import Sender
 from tests.conftest import wait_for
 
 FAST = {"backoff_base_seconds": 0.05, "backoff_max_seconds": 0.2, "poll_seconds": 0.05}
+
+
+def another_process(stack) -> Service:
+    """A second service on the same database, as `python -m bot worker` would be: its own API
+    client, token cache in memory and sender (nothing started)."""
+    return Service(stack.config)
 
 
 def rows(stack):
@@ -23,7 +29,7 @@ def all_final(stack):
 def test_token_is_fetched_once_for_many_sends(stack_factory):
     st = stack_factory(start_sender=False)
     for i in range(30):
-        st.service.outbox.to_users(["res_liu"], f"提醒{i}", dedupe_key=f"t{i}")
+        st.service.outbox.to_members(["res_liu"], f"提醒{i}", dedupe_key=f"t{i}")
     st.service.sender.drain()
     assert [r.state for r in rows(st)] == ["sent"] * 30
     assert st.stats()["gettoken"] == 1
@@ -32,24 +38,23 @@ def test_token_is_fetched_once_for_many_sends(stack_factory):
 
 def test_token_shared_between_processes_through_the_database(stack_factory):
     st = stack_factory(start_sender=False)
-    st.service.outbox.to_users(["res_liu"], "一", dedupe_key="a")
+    st.service.outbox.to_members(["res_liu"], "一", dedupe_key="a")
     st.service.sender.drain()
     # a second sender (as `python -m bot worker` would be) reuses the stored token
-    from bot.wecom_api import WeComApi
-    other = Sender(st.config, st.service.sessions, WeComApi(st.config, st.service.sessions))
-    st.service.outbox.to_users(["res_liu"], "二", dedupe_key="b")
-    other.drain()
+    other = another_process(st)
+    st.service.outbox.to_members(["res_liu"], "二", dedupe_key="b")
+    other.sender.drain()
     assert st.stats()["gettoken"] == 1 and other.api.gettoken_calls == 0
 
 
 def test_token_expiry_in_the_middle_of_a_run_loses_nothing(stack_factory):
     st = stack_factory(start_sender=False)
     for i in range(5):
-        st.service.outbox.to_users(["res_zhao"], f"前{i}", dedupe_key=f"a{i}")
+        st.service.outbox.to_members(["res_zhao"], f"前{i}", dedupe_key=f"a{i}")
     st.service.sender.drain()
     st.sim_post("/sim/token", {"expire_now": True})
     for i in range(5):
-        st.service.outbox.to_users(["res_zhao"], f"后{i}", dedupe_key=f"b{i}")
+        st.service.outbox.to_members(["res_zhao"], f"后{i}", dedupe_key=f"b{i}")
     st.service.sender.drain()
     assert all(r.state == "sent" for r in rows(st)) and len(rows(st)) == 10
     assert len(st.bot_messages("dm:res_zhao")) == 10
@@ -63,7 +68,7 @@ def test_two_processes_refreshing_the_token_at_once_both_get_one(stack_factory):
     import pytest
     from bot.db import utcnow
     from bot.models import AccessToken
-    from bot.wecom_api import WeComApi
+    from bot.channels.wecom_api import WeComApi
     st = stack_factory(start_sender=False)
     if st.service.engine.dialect.name != "postgresql":
         pytest.skip("SQLite lets one writer at a time in; the race needs row locks")
@@ -79,8 +84,10 @@ def test_two_processes_refreshing_the_token_at_once_both_get_one(stack_factory):
     finally:
         other.close()
     assert token and token != "theirs"
-    st.service.outbox.to_users(["res_liu"], "令牌", dedupe_key="tok")
-    Sender(st.config, st.service.sessions, api).drain()
+    st.service.outbox.to_members(["res_liu"], "令牌", dedupe_key="tok")
+    other_process = another_process(st)
+    other_process.api = api
+    other_process.sender.drain()
     assert [m["text"] for m in st.bot_messages("dm:res_liu")] == ["令牌"]
 
 
@@ -97,7 +104,7 @@ def test_45009_burst_is_retried_and_delivered(stack_factory):
 def test_system_busy_is_retried_for_app_messages(stack_factory):
     st = stack_factory(sender=FAST)
     st.sim_post("/sim/faults", {"api": "message/send", "errcode": -1, "count": 2})
-    st.service.outbox.to_users(["liaison_chen"], "请签收预警", dedupe_key="busy")
+    st.service.outbox.to_members(["liaison_chen"], "请签收预警", dedupe_key="busy")
     final = wait_for(lambda: all_final(st), timeout=10)
     assert final[0].state == "sent" and len(st.bot_messages("dm:liaison_chen")) == 1
 
@@ -105,7 +112,7 @@ def test_system_busy_is_retried_for_app_messages(stack_factory):
 def test_refused_fresh_token_does_not_recurse(stack_factory):
     st = stack_factory(start_sender=False, sender=FAST)
     st.sim_post("/sim/faults", {"api": "message/send", "errcode": 40014, "count": 50})
-    st.service.outbox.to_users(["res_liu"], "x", dedupe_key="loop")
+    st.service.outbox.to_members(["res_liu"], "x", dedupe_key="loop")
     st.service.sender.run_once()
     row = rows(st)[0]
     assert row.state == "pending" and "40014" in row.last_error
@@ -126,7 +133,7 @@ def test_permanent_error_ends_dead_with_the_reason(stack_factory):
 def test_app_messages_to_one_member_are_paced_at_30_a_minute(stack_factory):
     st = stack_factory(start_sender=False)
     for i in range(35):
-        st.service.outbox.to_users(["liaison_lin"], f"提醒{i}", dedupe_key=f"m{i}")
+        st.service.outbox.to_members(["liaison_lin"], f"提醒{i}", dedupe_key=f"m{i}")
     st.service.sender.drain()
     states = [r.state for r in rows(st)]
     assert states.count("sent") == 30 and states.count("pending") == 5
@@ -151,9 +158,8 @@ def test_two_senders_never_send_a_row_twice(stack_factory):
     st = stack_factory(start_sender=False, sender={"member_per_minute": 1000})
     st.sim_post("/sim/limits", {"enabled": False})
     for i in range(120):
-        st.service.outbox.to_users(["res_sun"], f"n{i}", dedupe_key=f"n{i}")
-    from bot.wecom_api import WeComApi
-    senders = [st.service.sender, Sender(st.config, st.service.sessions, WeComApi(st.config, st.service.sessions))]
+        st.service.outbox.to_members(["res_sun"], f"n{i}", dedupe_key=f"n{i}")
+    senders = [st.service.sender, another_process(st).sender]
     threads = [threading.Thread(target=s.drain) for s in senders]
     [t.start() for t in threads]
     [t.join() for t in threads]
@@ -184,7 +190,7 @@ def test_app_group_send(stack_factory):
                             "chatid": "propchat"}).json()
     assert r["errcode"] == 0
     st.service.outbox.enqueue(channel="appchat", target="propchat", msgtype="text",
-                              payload={"msgtype": "text", "text": {"content": "本周宣传重点：刷单返利"}}, dedupe_key="ac")
+                              payload={"text": "本周宣传重点：刷单返利", "rich": False}, dedupe_key="ac")
     st.service.sender.drain()
     assert rows(st)[0].state == "sent"
     assert [m["text"] for m in st.messages("propchat") if m["from"] != "propaganda_yang"] == ["本周宣传重点：刷单返利"]
@@ -194,7 +200,6 @@ def test_worker_process_delivers_what_the_web_side_queued(stack_factory, tmp_pat
     import os
     import subprocess
     import sys
-    import yaml
     from tests.conftest import ROOT
     st = stack_factory(start_sender=False)
     st.service.outbox.to_group("linkage", "由独立发送进程送达", dedupe_key="worker")

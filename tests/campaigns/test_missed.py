@@ -8,7 +8,7 @@ from bot.app import Service
 from bot.campaign_models import CampaignDelivery
 from bot.config import CampaignConfig
 from bot.db import utcnow
-from scheduler import Scheduler
+from bot.core.scheduling import Scheduler
 from scheduler.campaigns import campaign_jobs
 from tests.conftest import demo_config, wait_for
 
@@ -24,14 +24,14 @@ def test_restart_after_downtime(db_url, down_minutes, expect):
                        grace_minutes=60, quiet_hours=None)
     cfg = demo_config(db_url).model_copy(update={"campaigns": [c]})
     svc = Service(cfg)
-    first = Scheduler(svc, campaign_jobs(cfg), check_seconds=0.1).start()
+    first = Scheduler(svc.ctx, campaign_jobs(cfg), check_seconds=0.1).start()
     assert wait_for(lambda: first.is_leader, timeout=5)
     # the service goes down just before the slot and comes back `down_minutes` after it
     first._aps.pause()
     first._aps.modify_job("campaign:补发测试", next_run_time=utcnow() - dt.timedelta(minutes=down_minutes))
     first.stop()
     assert deliveries(svc) == []
-    again = Scheduler(Service(cfg), campaign_jobs(cfg), check_seconds=0.1).start()
+    again = Scheduler(Service(cfg).ctx, campaign_jobs(cfg), check_seconds=0.1).start()
     try:
         rows = wait_for(lambda: deliveries(svc), timeout=8)
         assert [r.state for r in rows] == [expect]

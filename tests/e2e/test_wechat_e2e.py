@@ -12,12 +12,12 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from bot import mass_send
-from bot.message import Reply
+from bot.channels import customer_group as mass_send
+from bot.core.message import Reply
 from bot.models import InboundMessage, OutboxMessage
-from bot.outbox import plain_text
+from content.markup import plain as plain_text
 from bot.wechat_models import MassSendGroup, MassSendTask
-from handlers.router import Handler
+from bot.core.router import Handler
 from tests.conftest import mass_tasks_recorded, wait_for
 
 SAFE_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
@@ -89,7 +89,7 @@ class Slow(Handler):
 
     def handle(self, msg, ctx, args=""):
         time.sleep(ctx.config.wecom.reply_deadline_seconds + 0.5)
-        return [Reply("这是迟到的回答 **不带格式**", markdown=True)]
+        return [Reply.formatted("这是迟到的回答 **不带格式**")]
 
 
 def test_a_late_answer_becomes_a_customer_service_message(stack_factory):
@@ -135,7 +135,7 @@ def test_mass_send_confirmed_and_ignored_are_recorded_truthfully(stack):
     st = stack
     ob = st.service.outbox
     text = "**反诈提醒**：刷单就是诈骗，不要垫付任何钱款。拿不准打96110。"
-    assert ob.to_group("binhe_residents", text, markdown=True, dedupe_key="camp:1:binhe") == 1
+    assert ob.to_group("binhe_residents", text, rich=True, dedupe_key="camp:1:binhe") == 1
     assert ob.to_group("shiqiao_villagers", text, dedupe_key="camp:1:shiqiao") == 1
     assert ob.to_group("binhe_residents", text, dedupe_key="camp:1:binhe") == 0     # deduped
     got = wait_for(lambda: len(tasks(st)) == 2 and tasks(st))
@@ -191,7 +191,7 @@ def test_robot_and_app_group_message_types(stack_factory):
     ob = st.service.outbox
     ob.to_group("dongguan_grid", "请网格员今晚入户宣传", mentions=["gridwang"], mention_mobiles=["13800001111"],
                 dedupe_key="t1")
-    ob.to_group("dongguan_grid", "**提醒**：<font color=\"warning\">注意</font>", markdown=True,
+    ob.to_group("dongguan_grid", "**提醒**：<font color=\"warning\">注意</font>", rich=True,
                 mentions=["gridwang"], dedupe_key="t2")
     png = _png()
     ob.to_group_image("dongguan_grid", png, dedupe_key="t3")
@@ -204,15 +204,15 @@ def test_robot_and_app_group_message_types(stack_factory):
     assert by_type["markdown"]["mentions"] == ["gridwang"] and by_type["image"]["bytes"] == len(png)
     with st.service.sessions() as s:
         img = s.scalars(select(OutboxMessage).where(OutboxMessage.dedupe_key == "t3")).one()
-    assert img.payload["image"]["md5"] == hashlib.md5(png).hexdigest()
-    assert base64.b64decode(img.payload["image"]["base64"]) == png
+    assert img.payload["md5"] == hashlib.md5(png).hexdigest()
+    assert base64.b64decode(img.payload["base64"]) == png
     # an app group: mentions are names in the text, markdown stays, an image is uploaded first
     requests.post(f"{st.sim_url}/cgi-bin/appchat/create", timeout=5,
                   params={"access_token": st.service.api.token()},
                   json={"name": "网格员工作群", "owner": "gridwang", "userlist": ["gridwang", "gridli", "gridzhou"],
                         "chatid": "gridworkers01"})
     ob.to_group("grid_workers", "明早八点开会", mentions=["gridli"], dedupe_key="a1")
-    ob.to_group("grid_workers", "**周报**已发", markdown=True, dedupe_key="a2")
+    ob.to_group("grid_workers", "**周报**已发", rich=True, dedupe_key="a2")
     ob.to_group_image("grid_workers", png, dedupe_key="a3")
     ob.to_group_news("grid_workers", [{"title": "周报", "url": "https://example.org/w"}], dedupe_key="a4")
     msgs = wait_for(lambda: len(st.bot_messages("grid_workers")) >= 4 and st.bot_messages("grid_workers"))
@@ -221,18 +221,17 @@ def test_robot_and_app_group_message_types(stack_factory):
 
 
 def test_the_scheduler_polls_mass_send_tasks(stack):
-    import scheduler
-    from scheduler.wechat import poll_mass_send
+    from bot.core import scheduling
     svc = stack.service
     assert "mass_send_poll" in {j.id for j in svc.scheduled_jobs()}
     svc.outbox.to_group("binhe_residents", "反诈提醒", dedupe_key="job:1")
     msgid = wait_for(lambda: tasks(stack).get("binhe_residents", {}).get("msgid"))
     assert wait_for(lambda: mass_tasks_recorded(svc, 1))
     stack.sim_post("/sim/mass_tasks/confirm", {"msgid": msgid})
-    old, scheduler._service = scheduler._service, svc
+    old, scheduling._context = scheduling._context, svc.ctx
     try:
-        poll_mass_send()
-        poll_mass_send()
+        mass_send.poll_job()
+        mass_send.poll_job()
     finally:
-        scheduler._service = old
+        scheduling._context = old
     assert mass_send.delivery(svc.sessions, "job:1") == {"binhe_residents": "sent"}

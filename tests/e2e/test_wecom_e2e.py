@@ -4,9 +4,9 @@ import time
 import requests
 from sqlalchemy import func, select
 
-from bot.message import Reply
+from bot.core.message import Reply
 from bot.models import InboundMessage
-from handlers.router import Handler
+from bot.core.router import Handler
 from tests.conftest import wait_for
 
 

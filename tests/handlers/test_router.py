@@ -1,8 +1,10 @@
 """Router: #帮助 by role and chat, usage for unknown commands, refusals in one place."""
 from bot.config import load_config
-from bot.message import Message, Reply
-from handlers import Context, Handler, build_router
-from handlers.router import parse_command
+from bot.core.message import Message, Reply
+from bot.core.context import Context
+from bot.core.router import Handler, Router
+from handlers.help import FallbackHandler, HelpHandler
+from bot.core.router import parse_command
 from tests.conftest import ROOT
 
 
@@ -18,8 +20,12 @@ class WarnCmd(Handler):
         return [Reply(f"已收到：{args}")]
 
 
-def ctx():
-    return Context(config=load_config(ROOT / "config.yaml", env={}))
+def build_router(extra=()):
+    return Router([*extra, HelpHandler()], fallback=FallbackHandler())
+
+
+def ctx(router=None):
+    return Context(config=load_config(ROOT / "config.yaml", env={}), router=router)
 
 
 def group_msg(chat, sender, text):
@@ -35,8 +41,8 @@ def test_parse_command_forms():
 
 def test_help_lists_only_what_this_sender_may_use_here():
     router = build_router([WarnCmd()])
-    _, police_in_linkage = router.dispatch(group_msg("linkage", "police_duty", "#帮助"), ctx())
-    _, resident_in_grid = router.dispatch(group_msg("dongguan_grid", "res_liu", "#帮助"), ctx())
+    _, police_in_linkage = router.dispatch(group_msg("linkage", "police_duty", "#帮助"), ctx(router))
+    _, resident_in_grid = router.dispatch(group_msg("dongguan_grid", "res_liu", "#帮助"), ctx(router))
     assert "#预警" in police_in_linkage[0].text
     assert "#预警" not in resident_in_grid[0].text and "#帮助" in resident_in_grid[0].text
     assert "110" in resident_in_grid[0].text and "96110" in resident_in_grid[0].text

@@ -6,7 +6,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.app import Service
 from bot.db import utcnow
-from scheduler import JobSpec, Lease, Scheduler
+from bot.core.scheduling import JobSpec, Lease, Scheduler
 from tests.conftest import demo_config, wait_for
 
 CALLS: list = []
@@ -45,8 +45,8 @@ def test_two_processes_run_each_job_once(db_url):
     jobs = [JobSpec(id="tick", func="tests.scheduler.test_scheduler:record", trigger=IntervalTrigger(seconds=1),
                     kwargs={"tag": "tick"})]
     s1, s2 = service(db_url), service(db_url)
-    a = Scheduler(s1, jobs, lease_seconds=2, check_seconds=0.2).start()
-    b = Scheduler(s2, jobs, lease_seconds=2, check_seconds=0.2).start()
+    a = Scheduler(s1.ctx, jobs, lease_seconds=2, check_seconds=0.2).start()
+    b = Scheduler(s2.ctx, jobs, lease_seconds=2, check_seconds=0.2).start()
     try:
         assert wait_for(lambda: a.is_leader or b.is_leader, timeout=5)
         time.sleep(0.5)
@@ -67,18 +67,18 @@ def test_two_processes_run_each_job_once(db_url):
 def test_restart_keeps_jobs_without_duplicates_and_replaces_a_changed_trigger(db_url):
     svc = service(db_url)
     jobs = [JobSpec(id="daily", func="tests.scheduler.test_scheduler:record", trigger=IntervalTrigger(hours=24))]
-    first = Scheduler(svc, jobs, check_seconds=0.1).start()
+    first = Scheduler(svc.ctx, jobs, check_seconds=0.1).start()
     assert wait_for(lambda: first.is_leader, timeout=5)
     before = first._aps.get_job("daily").next_run_time
     first.stop()
     time.sleep(0.2)
-    again = Scheduler(svc, jobs, check_seconds=0.1).start()       # same config: nothing reset or added
+    again = Scheduler(svc.ctx, jobs, check_seconds=0.1).start()       # same config: nothing reset or added
     assert wait_for(lambda: again.is_leader, timeout=5)
     assert [j.id for j in again._aps.get_jobs()] == ["daily"]
     assert again._aps.get_job("daily").next_run_time == before
     again.stop()
     changed = [JobSpec(id="daily", func="tests.scheduler.test_scheduler:record", trigger=IntervalTrigger(hours=12))]
-    third = Scheduler(svc, changed, check_seconds=0.1).start()
+    third = Scheduler(svc.ctx, changed, check_seconds=0.1).start()
     assert wait_for(lambda: third.is_leader, timeout=5)
     assert "12:00:00" in str(third._aps.get_job("daily").trigger) and len(third._aps.get_jobs()) == 1
     third.stop()
@@ -89,14 +89,14 @@ def test_a_run_missed_while_down_happens_once_on_start(db_url):
     svc = service(db_url)
     jobs = [JobSpec(id="missed", func="tests.scheduler.test_scheduler:record", trigger=IntervalTrigger(hours=1),
                     misfire_grace_time=600, kwargs={"tag": "missed"})]
-    s = Scheduler(svc, jobs, check_seconds=0.1).start()
+    s = Scheduler(svc.ctx, jobs, check_seconds=0.1).start()
     assert wait_for(lambda: s.is_leader, timeout=5)
     # the service goes down and stays down over the job's time: its stored next run lies in the past
     s._aps.pause()
     s._aps.modify_job("missed", next_run_time=utcnow() - dt.timedelta(minutes=2))
     s.stop()
     assert CALLS == []
-    s = Scheduler(svc, jobs, check_seconds=0.1).start()
+    s = Scheduler(svc.ctx, jobs, check_seconds=0.1).start()
     assert wait_for(lambda: CALLS, timeout=5)
     time.sleep(0.5)
     assert [tag for tag, _ in CALLS] == ["missed"]

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from bot import cases
 from bot.case_models import FraudCase
 from bot.cli import main
-from tests.stats.conftest import HEADER, NOW, SMALL, write_csv
+from tests.stats.conftest import NOW, SMALL, write_csv
 
 
 def count(svc):

@@ -3,7 +3,7 @@ import json
 import time
 
 import requests
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from bot.warning_models import Warning, WarningEvent
 from tests.conftest import wait_for

@@ -11,8 +11,8 @@ from bot.app import Service
 from bot.db import utcnow
 from bot.netutil import ServerThread, free_port
 from bot.simulator import create_simulator
-from bot.warning_models import Warning, WarningEvent
-from scheduler import JobSpec, Scheduler
+from bot.warning_models import WarningEvent
+from bot.core.scheduling import JobSpec, Scheduler
 from scheduler.warnings import run_daily_summary, run_sweep, warning_jobs
 from tests.conftest import demo_config, wait_for
 
@@ -193,7 +193,7 @@ def test_the_scheduler_runs_the_sweep(world, monkeypatch):
     assert str(jobs[0].trigger) == "interval[0:00:30]"
     from apscheduler.triggers.interval import IntervalTrigger
     fast = [JobSpec(id=jobs[0].id, func=jobs[0].func, trigger=IntervalTrigger(seconds=1))]
-    sch = Scheduler(svc, fast, check_seconds=0.1).start()
+    sch = Scheduler(svc.ctx, fast, check_seconds=0.1).start()
     try:
         world.said("linkage", f"【催办】{w.number}")
     finally:

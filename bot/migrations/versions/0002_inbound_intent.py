@@ -6,7 +6,6 @@ Create Date: 2026-11-28 14:38:49.607096
 """
 from alembic import op
 import sqlalchemy as sa
-import bot.db
 
 
 revision = '0002'

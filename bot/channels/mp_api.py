@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 
-from bot.wecom_api import ApiError, WeComApi
+from bot.channels.wecom_api import ApiError, WeComApi
 
 log = logging.getLogger(__name__)
 

@@ -1,5 +1,10 @@
 """Customer groups (客户群) of WeChat residents: pushes only by mass-send tasks a member confirms.
 
+No bot or robot can enter an external group. The adapter queues one mass-send task (企业群发) per
+request, records it (mass_send_task, and a mass_send_group row per group), tells the owner in a
+one-to-one app message what waits for them, and polls WeCom for what was really sent. Plain text
+only (WeChat users see no markdown); images and links go as attachments.
+
 What was confirmed from WeCom's documentation, and what not (searched 2026; corpora docs/issues/code):
 
 Confirmed on WeCom's own pages (developer.work.weixin.qq.com/document/path/92135 创建企业群发,
@@ -37,9 +42,14 @@ from typing import Optional
 
 from sqlalchemy import func, select, update
 
-from bot.db import session_scope, utcnow
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.channels.base import Adapter, Address, Unreachable, split_utf8
+from bot.channels.wecom_api import ApiError, upload_image
+from bot.core.scheduling import JobSpec, current_context
+from bot.db import insert_unless_exists, session_scope, utcnow
 from bot.wechat_models import MassSendGroup, MassSendTask
-from bot.wecom_api import ApiError
+from content import markup
 
 log = logging.getLogger(__name__)
 
@@ -51,13 +61,12 @@ def _task_id(row) -> Optional[int]:
     return int(src.split(":", 1)[1]) if src.startswith("mass_send:") else None
 
 
-def task_created(config, s, row, result: dict, now: dt.datetime) -> None:
+def task_created(config, outbox, s, row, result: dict, now: dt.datetime) -> None:
     """add_msg_template succeeded: remember the msgid and tell the owner what waits for them.
 
     Runs in the sender's transaction that marks the outbox row sent, so a task WeCom created is
     never left unrecorded (never polled) by a crash in between.
     """
-    from bot.outbox import Outbox
     task_id = _task_id(row)
     if task_id is None:
         return
@@ -71,8 +80,8 @@ def task_created(config, s, row, result: dict, now: dt.datetime) -> None:
     text = (f"【待确认的群发】有一条反诈宣传等您发到客户群：{'、'.join(names)}。\n"
             "请打开企业微信，在「群发助手」里确认发送。您确认后群里才能收到，没确认就不算发出。\n"
             f"内容：{preview}")
-    Outbox(config, None).to_users([task.owner], text, dedupe_key=f"mass_notice:{task_id}",
-                                  source=f"mass_send:{task_id}", session=s)
+    outbox.to_members([task.owner], text, dedupe_key=f"mass_notice:{task_id}", source=f"mass_send:{task_id}",
+                      session=s)
 
 
 def task_failed(sessions, row, reason: str, now: dt.datetime) -> None:
@@ -185,3 +194,122 @@ def delivery(sessions, dedupe_key: str) -> dict[str, str]:
                          .join(MassSendTask, MassSendTask.id == MassSendGroup.task_id)
                          .where(MassSendTask.dedupe_key == dedupe_key))
         return {g: st for g, st in rows}
+
+
+class CustomerGroupAdapter(Adapter):
+    name = "customer_group"
+    markup = False
+    text_limit = 4000       # add_msg_template text.content
+    kinds = ("text", "image", "news")
+
+    def group_target(self, group) -> Optional[str]:
+        return group.send.owner if group.send.via == "customer_group" else None
+
+    def queue(self, outbox, address: Address, kind: str, payload: dict, *, dedupe_key: str,
+              source: Optional[str], session) -> int:
+        """One mass-send task for the group: text, an image with its caption, or news as link
+        attachments with their text (plain text: WeChat users see no markdown)."""
+        group = self.config.group(address.group_id)
+        text = payload.get("text", "")
+        attachments: list = []
+        if kind == "image":
+            text = payload.get("caption", "")
+            attachments = [{"kind": "image", "base64": payload["base64"], "md5": payload["md5"]}]
+        elif kind == "news":
+            attachments = [{"kind": "link", **{k: a[k] for k in ("title", "url") if a.get(k)},
+                            **({"desc": a["description"]} if a.get("description") else {}),
+                            **({"picurl": a["picurl"]} if a.get("picurl") else {})} for a in payload["articles"]]
+        elif payload.get("rich"):
+            text = markup.plain(text)
+        return self.queue_task(outbox, [group], text, attachments, dedupe_key=dedupe_key, source=source,
+                               session=session)
+
+    def queue_task(self, outbox, groups: list, text: str, attachments: list, *, dedupe_key: str,
+                   source: Optional[str], session) -> int:
+        """Queue one mass-send task (企业群发 to customer groups) for the groups' common owner.
+
+        Nothing reaches a group until the owner confirms the task on the phone; the task and a row
+        per group (mass_send_task, mass_send_group) record what really happened. Returns 1 when
+        the task was added, 0 when `dedupe_key` was seen before.
+        """
+        if not groups or any(g.send.via != "customer_group" for g in groups):
+            raise Unreachable("mass sending is only for customer groups (send.via customer_group)")
+        owners = {g.send.owner for g in groups}
+        if len(owners) != 1:
+            raise ValueError("one mass-send task has one owner: queue a task per owner")
+        owner = owners.pop()
+        text = split_utf8(markup.plain(text), self.text_limit)[0] if text else ""
+        if not text and not attachments:
+            raise ValueError("a mass-send task needs text or attachments")
+        payload = {"chat_ids": [g.send.chatid for g in groups], "text": text, "attachments": list(attachments)[:9]}
+
+        def write(s) -> int:
+            now = utcnow()
+            task_id = insert_unless_exists(s, MassSendTask, dict(
+                dedupe_key=dedupe_key, owner=owner, text=text or "[附件]", state="queued", source=source,
+                created_at=now, polls=0), ["dedupe_key"])
+            if task_id is None:
+                return 0
+            for g in groups:
+                s.add(MassSendGroup(task_id=task_id, group_id=g.id, chat_id=g.send.chatid, status="pending",
+                                    updated_at=now))
+            s.flush()
+            outbox.enqueue(channel=self.name, target=owner, msgtype="mass", payload=payload, dedupe_key=dedupe_key,
+                           group_id=groups[0].id if len(groups) == 1 else None, source=f"mass_send:{task_id}",
+                           session=s)
+            return 1
+        return outbox._write(write, session)
+
+    def render(self, row) -> dict:
+        """externalcontact/add_msg_template: a task the owner confirms on the phone."""
+        p = row.payload
+        body: dict = {"chat_type": "group", "chat_id_list": list(p["chat_ids"]), "sender": row.target,
+                      "allow_select": False}
+        if p.get("text"):
+            body["text"] = {"content": p["text"]}
+        atts = []
+        for a in p.get("attachments") or []:
+            if a.get("kind") == "image":
+                atts.append({"msgtype": "image", "image": {"media_id": upload_image(self.runtime.api, a)}})
+            elif a.get("kind") == "link":
+                atts.append({"msgtype": "link", "link": {k: v for k, v in a.items() if k != "kind"}})
+        if atts:
+            body["attachments"] = atts
+        return body
+
+    def deliver(self, row) -> dict:
+        res = self.runtime.api.call("externalcontact/add_msg_template", self.render(row))
+        if not res.get("msgid"):
+            raise ApiError(-11, "add_msg_template answered without msgid", retriable=False)
+        return res
+
+    def on_sent(self, session, row, result: dict) -> None:
+        # "sent" here means WeCom created the task; whether a group got it is in mass_send_group.
+        # A bug recording it must not unmark the send (that would create a second task).
+        try:
+            with session.begin_nested():
+                task_created(self.config, self.runtime.outbox, session, row, result, self.runtime.clock())
+        except Exception:
+            log.exception("outbox %s: could not record the mass-send task %s", row.id, result.get("msgid"))
+
+    def on_dead(self, row, reason: str) -> None:
+        task_failed(self.runtime.sessions, row, reason, self.runtime.clock())
+
+    def poll(self) -> dict:
+        return poll(self.config, self.runtime.sessions, self.runtime.api, self.runtime.clock())
+
+    def jobs(self) -> list:
+        if not any(g.send.via == "customer_group" for g in self.config.groups):
+            return []
+        return [JobSpec(id="mass_send_poll", func="bot.channels.customer_group:poll_job",
+                        trigger=IntervalTrigger(seconds=int(self.config.mass_send.poll_minutes * 60)))]
+
+
+def poll_job() -> None:
+    """Scheduled: record which customer groups really got a confirmed mass-send message."""
+    counts = current_context().channels[CustomerGroupAdapter.name].poll()
+    if counts["polled"]:
+        log.info("mass-send poll: %s", counts)
+
+
+ADAPTER = CustomerGroupAdapter

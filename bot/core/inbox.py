@@ -1,8 +1,9 @@
-"""Inbox: dedupe a message across WeCom's retries, route it, and decide how replies go out.
+"""Inbox: dedupe a message across a channel's retries, route it, and decide how replies go out.
 
-A reply ready within the deadline goes back passively in the HTTP answer; a late one goes
-through the outbox (message/send, or the AI bot's response_url). A retry of a message
-already seen gets the stored passive reply, or nothing — never a second action.
+A reply ready within the deadline goes back passively in the HTTP answer (the channel adapter
+renders it); a late one goes through the outbox to where the message's channel says a late answer
+goes. A retry of a message already seen gets the stored passive reply, or nothing — never a
+second action.
 """
 from __future__ import annotations
 
@@ -16,12 +17,14 @@ from typing import Optional
 
 from sqlalchemy import bindparam, select, update
 
+from bot.channels.base import Unreachable
+from bot.core.context import Context
+from bot.core.message import Message, Reply
+from bot.core.outbox import Outbox
+from bot.core.router import Router
 from bot.db import begin, insert_unless_exists, session_scope, utcnow
-from bot.message import Message, Reply
 from bot.models import CallbackSignature, InboundMessage
-from bot.outbox import Outbox, Unreachable
 from bot.privacy import mask_phone
-from handlers.router import Context, Router
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +46,13 @@ def _intent(replies: list[Reply]) -> Optional[str]:
 
 
 def _load(text: str) -> list[Reply]:
-    return [Reply(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}) for d in json.loads(text)]
+    out = []
+    for d in json.loads(text):
+        d = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
+        if "markdown" in d:          # stored before replies carried a rich form: text was the markup
+            d["rich"] = d["text"] if d.pop("markdown") else None
+        out.append(Reply(**d))
+    return out
 
 
 class Replayed(Exception):
@@ -81,8 +90,8 @@ class Inbox:
             self._finish(row_id, state="failed", error=f"{type(e).__name__}: {e}")
             log.exception("handler failed on %s", msg.dedupe_key)
             return []
-        in_place = [r for r in replies if not (r.to_group or r.to_users)]
-        self._send_targeted(row_id, msg, [r for r in replies if r.to_group or r.to_users])
+        in_place = [r for r in replies if r.in_place]
+        self._send_targeted(row_id, msg, [r for r in replies if not r.in_place])
         if not in_place:
             self._finish(row_id, handled_by=handled_by, replied_via="none")
             return []
@@ -115,6 +124,13 @@ class Inbox:
         if added is None:
             raise Replayed(guard.signature)
 
+    def passive_replies(self, channel: str, dedupe_key: str) -> list[Reply]:
+        """What was answered passively to a message (for a channel that polls for it again)."""
+        with self.ctx.sessions() as s:
+            stored = s.scalar(select(InboundMessage.passive_reply).where(
+                InboundMessage.channel == channel, InboundMessage.dedupe_key == dedupe_key))
+        return _load(stored) if stored else []
+
     def _replay(self, msg: Message) -> list[Reply]:
         with session_scope(self.ctx.sessions) as s:
             where = (InboundMessage.channel == msg.channel, InboundMessage.dedupe_key == msg.dedupe_key)
@@ -135,8 +151,8 @@ class Inbox:
             log.exception("handler failed on %s", msg.dedupe_key)
             self._finish(row_id, state="failed", error=f"{type(e).__name__}: {e}")
             return
-        self._send_targeted(row_id, msg, [r for r in replies if r.to_group or r.to_users])
-        in_place = [r for r in replies if not (r.to_group or r.to_users)]
+        self._send_targeted(row_id, msg, [r for r in replies if not r.in_place])
+        in_place = [r for r in replies if r.in_place]
         if in_place:
             self._late_replies(row_id, msg, handled_by, in_place)
         else:
@@ -152,31 +168,20 @@ class Inbox:
         self._finish(row_id, handled_by=handled_by, replied_via="outbox", intent=_intent(replies))
 
     def _send_in_place_late(self, row_id: int, msg: Message, replies: list[Reply]) -> None:
-        text = "\n\n".join(r.text for r in replies)
-        key = f"late:{msg.channel}:{msg.dedupe_key}"
-        if msg.channel == "mp":   # the official account: a customer-service message (客服消息)
-            self.outbox.to_mp(msg.sender, text, dedupe_key=key, source=f"inbound:{row_id}")
-        elif msg.channel == "aibot" and msg.extra.get("response_url"):
-            self.outbox.to_response_url(msg.extra["response_url"], text, dedupe_key=key,
-                                        group_id=msg.chat_id, source=f"inbound:{row_id}")
-        elif msg.is_group and msg.chat_id and self.ctx.config.group(msg.chat_id):
-            self.outbox.to_group(msg.chat_id, text, dedupe_key=key, markdown=any(r.markdown for r in replies),
-                                 source=f"inbound:{row_id}")
-        else:
-            self.outbox.to_users([msg.sender], text, dedupe_key=key, source=f"inbound:{row_id}")
+        self.outbox.reply_later(msg, replies, dedupe_key=f"late:{msg.channel}:{msg.dedupe_key}",
+                                source=f"inbound:{row_id}")
 
     def _send_targeted(self, row_id: int, msg: Message, replies: list[Reply]) -> None:
         for i, r in enumerate(replies):
             key = f"reply:{msg.channel}:{msg.dedupe_key}:{i}"
             if r.to_group:
                 try:
-                    self.outbox.to_group(r.to_group, r.text, dedupe_key=key, markdown=r.markdown,
+                    self.outbox.to_group(r.to_group, r.rich or r.text, rich=bool(r.rich), dedupe_key=key,
                                          mentions=r.mention, source=f"inbound:{row_id}")
                 except Unreachable as e:
                     log.warning("%s", e)
             if r.to_users:
-                self.outbox.to_users(r.to_users, r.text, dedupe_key=key + ":u", markdown=r.markdown,
-                                     source=f"inbound:{row_id}")
+                self.outbox.to_members(r.to_users, r.text, dedupe_key=key + ":u", source=f"inbound:{row_id}")
 
     _PASSIVE = (update(InboundMessage.__table__)
                 .where(InboundMessage.__table__.c.id == bindparam("row_id"),

@@ -8,13 +8,13 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
-from dataclasses import dataclass
 from typing import Optional
 
 import requests
 from sqlalchemy import delete
 from sqlalchemy.orm import sessionmaker
 
+from bot.channels.base import SendError, check_image, image_bytes
 from bot.config import Config
 from bot.db import session_scope, upsert, utcnow
 from bot.models import AccessToken
@@ -27,14 +27,8 @@ RETRIABLE = {-1, 45009, 45033, 45011}
 CONFIG_ERRORS = {40013, 40001, 40091}
 
 
-@dataclass
-class ApiError(Exception):
-    errcode: int
-    errmsg: str
-    retriable: bool
-
-    def __str__(self) -> str:
-        return f"errcode {self.errcode}: {self.errmsg}"
+class ApiError(SendError):
+    """An error answer of WeCom's (or the official account's) server API."""
 
 
 class WeComApi:
@@ -153,3 +147,10 @@ class WeComApi:
             return r.json()
         except ValueError:
             raise ApiError(-4, f"HTTP {r.status_code}: not JSON", retriable=r.status_code >= 400)
+
+
+def upload_image(api: WeComApi, payload: dict) -> str:
+    """Upload an image payload ({base64, md5}) with media/upload; returns the media_id (3 days)."""
+    data = image_bytes(payload)
+    mime = check_image(data)
+    return api.upload_media("image", "image." + mime.split("/")[1].replace("jpeg", "jpg"), data, mime)

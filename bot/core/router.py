@@ -1,18 +1,15 @@
-"""The router offers a `Message` to handlers in order; the first that accepts it answers.
+"""The router offers a `Message` to handlers by priority; the first that accepts it answers.
 
 Commands (`#帮助`, `#预警` …) are matched by name, and who may use them where is checked
 here, in one place, from each handler's `roles` and `chats`.
 """
 from __future__ import annotations
 
-import datetime as dt
 import re
-from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Optional
+from typing import Iterable, Optional
 
-from bot.config import Config
-from bot.db import utcnow
-from bot.message import Message, Reply
+from bot.core.context import Context
+from bot.core.message import Message, Reply
 
 COMMAND = re.compile(r"^[#＃]\s*(\S+?)(?:[\s:：]+(.*))?$", re.S)
 
@@ -20,26 +17,6 @@ ROLE_NAMES = {"resident": "居民", "police": "民警", "liaison": "联络员", 
 CHAT_NAMES = {"community": "社区群", "bank": "银行群", "school": "学校群", "square": "广场群", "network": "网络群",
               "station": "车站群", "unit": "单位群", "enterprise": "企业群", "linkage": "联动预警群",
               "leadership": "领导小组群", "single": "单聊"}
-
-
-@dataclass
-class Context:
-    """What a handler may use: config, database sessions, the outbox, the clock, services."""
-    config: Config
-    sessions: Any = None
-    outbox: Any = None
-    clock: Callable[[], dt.datetime] = utcnow
-    services: dict = field(default_factory=dict)
-
-    def roles(self, msg: Message) -> set[str]:
-        return self.config.roles_of(msg.sender)
-
-    def chat_kind(self, msg: Message) -> str:
-        """The config kind of the chat ('community', 'linkage' …), 'single', or 'unknown'."""
-        if not msg.is_group:
-            return "single"
-        g = self.config.group(msg.chat_id or "")
-        return g.kind if g else "unknown"
 
 
 def parse_command(text: str) -> Optional[tuple[str, str]]:
@@ -54,12 +31,15 @@ class Handler:
     """Base class. A command handler sets `command`; others override `accepts`.
 
     roles: who may use it (None = everyone); chats: chat kinds where it works (None = all).
+    priority: non-command handlers are offered a message in ascending priority (ties: the
+    order they were given); commands are found by name, so their priority only orders #帮助.
     """
     name = "handler"
     command: Optional[str] = None
     aliases: tuple[str, ...] = ()
     roles: Optional[set[str]] = None
     chats: Optional[set[str]] = None
+    priority: int = 50
     usage = ""
     summary = ""
 
@@ -79,8 +59,13 @@ class Handler:
 
 class Router:
     def __init__(self, handlers: Iterable[Handler], fallback: Optional[Handler] = None):
-        self.handlers = list(handlers)
+        # sorted() is stable: equal priorities keep the order they were given in
+        self.handlers = sorted(handlers, key=lambda h: h.priority)
         self.fallback = fallback
+        names = [n for h in self.handlers for n in h.names()]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"two handlers claim the command(s) {', '.join('#' + n for n in twice)}")
 
     @property
     def commands(self) -> list[Handler]:

@@ -1,0 +1,1 @@
+"""The message path, channel-neutral: Message in, router to handlers, replies out through the outbox."""
