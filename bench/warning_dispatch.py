@@ -55,7 +55,7 @@ def main() -> int:
 
     from sqlalchemy import select
     from bot.models import OutboxMessage
-    from bot.warning_models import Warning
+    from bot.warnings.models import Warning
 
     tmp = tempfile.mkdtemp(prefix="fanzha-bench-")
     db = os.environ.get("DATABASE_URL") or f"sqlite:///{tmp}/warnings.db"

@@ -384,6 +384,24 @@ class MassSendConfig(_Model):
     expire_hours: float = Field(72, gt=0)
 
 
+class EscalationStep(_Model):
+    """One escalation step: `after_minutes` from dispatch (or the last #转派), taken when the
+    warning is still not `signed` / has no `result` by then, for the listed levels; it posts in the
+    linkage group @-mentioning `notify` and writes to `direct` one to one. `kind` picks the text:
+    remind (催办), escalate (升级), overdue (再次升级)."""
+    kind: Literal["remind", "escalate", "overdue"]
+    after_minutes: float = Field(gt=0)
+    until: Literal["signed", "result"]
+    levels: list[Literal["红", "橙", "黄"]] = ["红", "橙", "黄"]
+    notify: list[Literal["liaisons", "chief", "command_centre"]] = Field(min_length=1)
+    direct: list[Literal["liaisons", "chief", "command_centre"]] = []
+
+    @property
+    def key(self) -> str:
+        """The step's name in the audit trail (unique per warning and assignment with its levels)."""
+        return self.kind
+
+
 class WarningsConfig(_Model):
     """Warning dispatch in the linkage group (issue 6): fall-back, escalation, API, daily summary."""
     # gets the warnings whose place matches no station's keywords (the anti-fraud centre's duty officer)
@@ -401,6 +419,8 @@ class WarningsConfig(_Model):
     sweep_seconds: int = Field(30, ge=5)
     # HH:MM in the service's timezone, to the linkage and leadership groups
     daily_summary: str = "08:00"
+    # the escalation steps; when not given they follow from the four limits above
+    escalation: Optional[list[EscalationStep]] = None
 
     @field_validator("daily_summary")
     @classmethod
@@ -413,7 +433,43 @@ class WarningsConfig(_Model):
     def _order(self):
         if not self.remind_after_minutes < self.escalate_after_minutes:
             raise ValueError("remind_after_minutes must be less than escalate_after_minutes")
+        if self.escalation is not None:
+            seen = set()
+            for i, st in enumerate(self.escalation):
+                for level in st.levels:
+                    if (st.kind, level) in seen:
+                        raise ValueError(f"escalation.{i}: a second {st.kind} step for level {level}")
+                    seen.add((st.kind, level))
         return self
+
+    def steps(self) -> list[EscalationStep]:
+        """The escalation steps in the order they fall due for a red warning."""
+        steps = self.escalation if self.escalation is not None else [
+            EscalationStep(kind="remind", after_minutes=self.remind_after_minutes, until="signed",
+                           notify=["liaisons"], direct=["liaisons"]),
+            EscalationStep(kind="escalate", after_minutes=self.escalate_after_minutes, until="signed",
+                           notify=["chief", "command_centre"], direct=["chief", "command_centre"]),
+            EscalationStep(kind="overdue", after_minutes=self.result_within_minutes_red, until="result",
+                           levels=["红"], notify=["liaisons", "chief", "command_centre"],
+                           direct=["chief", "command_centre"]),
+            EscalationStep(kind="overdue", after_minutes=self.result_within_minutes, until="result",
+                           levels=["橙", "黄"], notify=["liaisons", "chief", "command_centre"],
+                           direct=["chief", "command_centre"])]
+        return sorted(steps, key=lambda st: st.after_minutes)
+
+    def sign_within(self, level: str) -> float:
+        """Minutes a station has to sign: the last step that waits for a signature."""
+        waits = [st.after_minutes for st in self.steps() if st.until == "signed" and level in st.levels]
+        return max(waits) if waits else float("inf")
+
+    def result_within(self, level: str) -> float:
+        """Minutes a station has to report a result: the first step that waits for one."""
+        waits = [st.after_minutes for st in self.steps() if st.until == "result" and level in st.levels]
+        return min(waits) if waits else float("inf")
+
+    def first_reminder(self, level: str) -> float:
+        waits = [st.after_minutes for st in self.steps() if st.until == "signed" and level in st.levels]
+        return min(waits) if waits else float("inf")
 
     def reference_errors(self, people: set[str]) -> list[str]:
         errors = []

@@ -108,5 +108,5 @@ class SchedulerLease(Base):
 # domain models live in their own modules; importing them here registers their tables
 from bot import campaign_models  # noqa: E402,F401
 from bot import wechat_models  # noqa: E402,F401
-from bot import warning_models  # noqa: E402,F401
+from bot.warnings import models as warning_models  # noqa: E402,F401
 from bot import case_models  # noqa: E402,F401

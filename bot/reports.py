@@ -8,14 +8,21 @@ shipped file removed) → FontMissing with what to install.
 from __future__ import annotations
 
 import io
+import logging
 import os
 import shutil
 import subprocess
 import threading
 from pathlib import Path
 from typing import Optional
+from zoneinfo import ZoneInfo
 
-from bot.stats import Analysis, StationStats, UnitScore, money
+from bot import stats
+from bot.channels.base import Unreachable
+from bot.db import session_scope
+from bot.stats import DIMENSIONS, Analysis, StationStats, UnitScore, money
+
+log = logging.getLogger(__name__)
 
 FONT_PATHS = (
     "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
@@ -222,10 +229,8 @@ SHEETS = {"fraud_type": "诈骗类型", "township": "乡镇街道", "age_group":
 def workbook(a: Analysis, stations: list[StationStats], scores: list[UnitScore], title: str,
              tz: str = "Asia/Shanghai") -> bytes:
     """An XLSX with a sheet per table and Chinese headers."""
-    from zoneinfo import ZoneInfo
     from openpyxl import Workbook
     zone = ZoneInfo(tz)
-    from bot.stats import DIMENSIONS
     wb = Workbook()
     wb.remove(wb.active)
     _sheet(wb, "概览", ["项目", "数值"], [
@@ -269,7 +274,6 @@ class Report:
     """One weekly or monthly report: its figures, its text and its charts."""
 
     def __init__(self, sessions, config, kind: str, now, complete: bool = True):
-        from bot import stats
         self.config = config
         self.kind = kind
         self.period = (stats.week_period if kind == "weekly" else stats.month_period)(config, now, complete)
@@ -279,7 +283,6 @@ class Report:
         self.title = f"反诈{'周' if kind == 'weekly' else '月'}报 {self.period.label}"
 
     def markdown(self) -> str:
-        from bot import stats
         return "\n".join([f"**{self.title}**", stats.stats_markdown(self.analysis, self.stations).split("\n", 1)[1],
                           stats.assessment_markdown(self.period, self.scores).split("\n", 1)[1]])
 
@@ -296,10 +299,6 @@ class Report:
 def push_weekly(svc, now) -> int:
     """The last full week's report to the leadership group(s): markdown + the case chart + the scores.
     Keyed per ISO week and group: a second run sends nothing twice."""
-    import logging
-    from zoneinfo import ZoneInfo
-    from bot.db import session_scope
-    from bot.core.outbox import Unreachable
     rep = Report(svc.sessions, svc.config, "weekly", now, complete=True)
     charts = rep.charts()
     start = rep.period.start.astimezone(ZoneInfo(svc.config.timezone))
@@ -316,7 +315,7 @@ def push_weekly(svc, now) -> int:
                 n += svc.outbox.to_group_image(g.id, charts["assessment.png"], dedupe_key=f"{key}:assessment",
                                                session=s, source="stats:weekly")
             except Unreachable as e:
-                logging.getLogger(__name__).warning("weekly report: %s", e)
+                log.warning("weekly report: %s", e)
     if n:
         svc.outbox.notify()
     return n

@@ -15,9 +15,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
+from bot.campaigns import delivery_log
 from bot.case_models import FraudCase, HouseholdPledge
 from bot.cases import AGE_GROUPS, type_name
 from bot.config import Config
+from bot.models import InboundMessage
+from bot.warnings.models import Warning
 
 VENUE_KINDS = ("community", "bank", "school", "square", "network", "station", "unit", "enterprise")
 
@@ -244,17 +247,7 @@ class StationStats:
         return _percentile(self.sign_minutes, 90)
 
 
-def was_overdue(config: Config, w, now: dt.datetime) -> bool:
-    """Not signed within escalate_after_minutes, or no result within its level's limit."""
-    from bot.warnings import result_limit
-    signed = w.signed_at or now
-    done = w.reported_at or w.closed_at or now
-    return (signed - w.dispatched_at >= dt.timedelta(minutes=config.warnings.escalate_after_minutes)
-            or done - w.dispatched_at >= result_limit(config, w.level))
-
-
 def warning_stats(sessions, config: Config, period: Period, now: dt.datetime) -> list[StationStats]:
-    from bot.warning_models import Warning
     out: dict[str, StationStats] = {}
     for st in config.stations:
         out[st.id] = StationStats(st.id, st.name)
@@ -271,7 +264,7 @@ def warning_stats(sessions, config: Config, period: Period, now: dt.datetime) ->
             st.open += 1
         if w.signed_at is not None:
             st.sign_minutes.append((w.signed_at - w.dispatched_at).total_seconds() / 60)
-        if was_overdue(config, w, min(now, period.end) if w.state != "closed" else now):
+        if w.was_overdue(config.warnings, min(now, period.end) if w.state != "closed" else now):
             st.overdue += 1
     return list(out.values())
 
@@ -334,8 +327,6 @@ class _Svc:
 
 def assess(sessions, config: Config, period: Period, now: dt.datetime) -> list[UnitScore]:
     """Coverage and score of every responsible unit in the period (lowest score first)."""
-    from bot.campaigns import delivery_log
-    from bot.models import InboundMessage
     a = config.assessment
     tz = ZoneInfo(config.timezone)
     end = min(period.end, now)

@@ -17,12 +17,15 @@ from typing import Optional
 
 from flask import Blueprint, Response, request
 
-from bot.channels.base import Adapter, RateLimit, SendError
+from bot.channels.base import Adapter, RateLimit, SendError, truncate_utf8
 from bot.channels.common import callback_view, open_envelope, parse_xml, text_reply_xml, verify_url
 from bot.channels.crypto import CallbackCrypto, CallbackRejected
 from bot.core.message import Message
 
 log = logging.getLogger(__name__)
+
+# interactive task cards (message/send, interactive_taskcard; message/update_taskcard): UTF-8 bytes
+CARD_TITLE_BYTES, CARD_DESCRIPTION_BYTES, CARD_LABEL_BYTES = 128, 512, 18
 
 
 class AppAdapter(Adapter):
@@ -76,12 +79,28 @@ class AppAdapter(Adapter):
             return {**body, "msgtype": msgtype, msgtype: {"content": p["text"]}}
         if row.msgtype == "card":
             return {**body, "msgtype": "interactive_taskcard", "interactive_taskcard": {
-                "title": p["title"], "description": p["description"], "task_id": p["task_id"],
-                "btn": p["buttons"]}}
+                "title": truncate_utf8(p["title"], CARD_TITLE_BYTES),
+                "description": truncate_utf8(p["description"], CARD_DESCRIPTION_BYTES), "task_id": p["task_id"],
+                "btn": [self._button(b) for b in p["buttons"]]}}
         if row.msgtype == "card_update":
             return {"userids": p["userids"], "agentid": self.config.wecom.agent_id, "task_id": p["task_id"],
-                    "replace_name": p["label"]}
+                    "replace_name": self._label(p["labels"])}
         raise SendError(-10, f"the app cannot send {row.msgtype}", retriable=False)
+
+    @staticmethod
+    def _button(b: dict) -> dict:
+        """A neutral button as WeCom draws it: red for danger, blue otherwise; bold when primary."""
+        btn = {"key": b["key"], "name": b["label"], "replace_name": truncate_utf8(b["done_label"], CARD_LABEL_BYTES),
+               "color": "red" if b.get("danger") else "blue"}
+        if b.get("primary"):
+            btn["is_bold"] = True
+        return btn
+
+    @staticmethod
+    def _label(labels: list[str]) -> str:
+        """The most detailed label WeCom keeps whole (18 bytes: 6 Chinese characters)."""
+        return next((lb for lb in labels if len(lb.encode("utf-8")) <= CARD_LABEL_BYTES),
+                    truncate_utf8(labels[-1], CARD_LABEL_BYTES))
 
     def deliver(self, row) -> dict:
         path = "message/update_taskcard" if row.msgtype == "card_update" else "message/send"

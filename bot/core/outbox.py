@@ -140,18 +140,19 @@ class Outbox:
 
     def card_to_members(self, userids: Iterable[str], card: dict, *, dedupe_key: str,
                         source: Optional[str] = None, session: Optional[Session] = None) -> int:
-        """Queue a task card {title, description, task_id, buttons: [{key, name, replace_name, color,
-        is_bold}]} to members; they answer by clicking a button."""
+        """Queue a task card {title, description, task_id, buttons: [{key, label, done_label, primary,
+        danger}]} to members; they answer by clicking a button (an event with the task id and key)."""
         return self.add(self._members(userids), "card", dict(card), dedupe_key=dedupe_key, source=source,
                            session=session)
 
-    def update_card(self, userids: Iterable[str], task_id: str, label: str, *, dedupe_key: str,
+    def update_card(self, userids: Iterable[str], task_id: str, labels: list[str], *, dedupe_key: str,
                     source: Optional[str] = None, session: Optional[Session] = None) -> int:
-        """Queue the update of a task card: every member who got it sees `label` on it."""
+        """Queue the update of a task card: every member who got it sees the first of `labels` (most
+        detailed first) that the channel can show in place of the buttons."""
         users = list(userids)
-        return self.add(self._members(users), "card_update", {"task_id": task_id, "label": label,
-                                                                  "userids": users},
-                           dedupe_key=dedupe_key, source=source, session=session)
+        return self.add(self._members(users), "card_update",
+                        {"task_id": task_id, "labels": list(labels), "userids": users},
+                        dedupe_key=dedupe_key, source=source, session=session)
 
     # --- answers ---------------------------------------------------------------------------------
     def to_address(self, address: Address, text: str, *, dedupe_key: str, rich: bool = False,

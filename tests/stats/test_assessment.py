@@ -5,7 +5,7 @@ from bot import cases, stats
 from bot.campaign_models import CampaignDelivery
 from bot.db import session_scope
 from bot.models import InboundMessage, OutboxMessage
-from bot.warning_models import Warning
+from bot.warnings.models import Warning
 from bot.wechat_models import MassSendGroup, MassSendTask
 from tests.stats.conftest import NOW
 

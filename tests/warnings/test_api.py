@@ -5,7 +5,7 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
-from bot.warning_models import Warning
+from bot.warnings.models import Warning
 from tests.conftest import wait_for
 
 TOKEN = "s3cret-token-for-tests"

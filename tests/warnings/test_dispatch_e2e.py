@@ -5,7 +5,7 @@ import time
 import requests
 from sqlalchemy import select
 
-from bot.warning_models import Warning, WarningEvent
+from bot.warnings.models import Warning, WarningEvent
 from tests.conftest import wait_for
 
 WARNING = "#预警 姓名:张三 电话:13812345678 地址:城关镇东关村3组 类型:冒充公检法 级别:红 说明:正在和自称民警的人通话"

@@ -11,7 +11,7 @@ from bot.app import Service
 from bot.db import utcnow
 from bot.netutil import ServerThread, free_port
 from bot.simulator import create_simulator
-from bot.warning_models import WarningEvent
+from bot.warnings.models import WarningEvent
 from bot.core.scheduling import JobSpec, Scheduler
 from scheduler.warnings import run_daily_summary, run_sweep, warning_jobs
 from tests.conftest import demo_config, wait_for
@@ -49,7 +49,7 @@ class World:
 
     def create(self, svc, text, actor="police_duty"):
         d = wn.parse_warning(text, self.config, svc.matcher, svc.library)
-        w, _ = wn.create_with_retry(svc.sessions, wn.Deps(self.config, svc.outbox, svc.matcher, svc.library), d,
+        w, _ = wn.create_with_retry(svc.sessions, svc.ctx, d,
                                     actor=actor, channel="test", ref=f"test:{text}", now=self.clock())
         return w
 
@@ -114,7 +114,7 @@ def test_steps_at_their_times_each_once_and_after_a_restart(world):
     from bot.db import session_scope
     world.clock.at(t0, 20)
     with session_scope(svc.sessions) as s:
-        wn.sign(s, wn.Deps(world.config, svc.outbox), wn.find(s, w.number), actor="liaison_chen", channel="test",
+        wn.sign(s, svc.ctx, wn.find(s, w.number), actor="liaison_chen", channel="test",
                 ref="test:sign", now=world.clock())
     world.clock.at(t0, 59)
     assert run_sweep(svc) == []
@@ -144,7 +144,7 @@ def test_signed_in_time_is_not_reminded_and_orange_waits_four_hours(world):
     world.clock.at(t0, 3)
     from bot.db import session_scope
     with session_scope(svc.sessions) as s:
-        wn.sign(s, wn.Deps(world.config, svc.outbox), wn.find(s, w.number), actor="liaison_lin", channel="test",
+        wn.sign(s, svc.ctx, wn.find(s, w.number), actor="liaison_lin", channel="test",
                 ref="test:sign", now=world.clock())
     for minutes in (5, 15, 60, 239):
         world.clock.at(t0, minutes)
@@ -174,7 +174,7 @@ def test_reassignment_restarts_the_clock(world):
     assert run_sweep(svc) == [(w.number, "remind")]
     from bot.db import session_scope
     with session_scope(svc.sessions) as s:
-        wn.reassign(s, wn.Deps(world.config, svc.outbox), wn.find(s, w.number), actor="police_duty",
+        wn.reassign(s, svc.ctx, wn.find(s, w.number), actor="police_duty",
                     station_id="hekou", channel="test", ref="test:re", now=world.clock())
     world.clock.at(t0, 10)
     assert run_sweep(svc) == []
@@ -213,7 +213,7 @@ def test_daily_summary_to_linkage_and_leadership_once(world):
     a = world.create(svc, "电话:13812345678 地址:东关村 级别:红")
     b = world.create(svc, "电话:13812345679 地址:码头")
     c = world.create(svc, "电话:13812345670 地址:石桥")
-    deps = wn.Deps(world.config, svc.outbox)
+    deps = svc.ctx
     with session_scope(svc.sessions) as s:
         world.clock.now = day + dt.timedelta(minutes=2)
         wn.sign(s, deps, wn.find(s, a.number), actor="liaison_chen", channel="test", ref="t1", now=world.clock())

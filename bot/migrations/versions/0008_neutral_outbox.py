@@ -36,8 +36,8 @@ def to_neutral(channel: str, target: str, msgtype: str, p: dict):
         return "aibot", target, "text", {"text": (p.get("markdown") or {}).get("content", ""), "rich": True}
     if channel == "app_api":
         users = list(p.get("userids") or [])
-        return "app", "|".join(users), "card_update", {"task_id": p.get("task_id"), "label": p.get("replace_name"),
-                                                        "userids": users}
+        return "app", "|".join(users), "card_update", {"task_id": p.get("task_id"),
+                                                        "labels": [p.get("replace_name") or ""], "userids": users}
     if channel == "mass_send":
         atts = []
         for a in p.get("attachments") or []:
@@ -57,8 +57,10 @@ def to_neutral(channel: str, target: str, msgtype: str, p: dict):
         return channel, target, "news", {"articles": list((p.get("news") or {}).get("articles") or [])}
     if kind == "interactive_taskcard":
         c = p.get("interactive_taskcard") or {}
+        buttons = [{"key": b.get("key"), "label": b.get("name"), "done_label": b.get("replace_name") or b.get("name"),
+                    "primary": bool(b.get("is_bold")), "danger": b.get("color") == "red"} for b in c.get("btn") or []]
         return channel, target, "card", {"title": c.get("title"), "description": c.get("description"),
-                                         "task_id": c.get("task_id"), "buttons": c.get("btn") or []}
+                                         "task_id": c.get("task_id"), "buttons": buttons}
     return channel, target, msgtype, p
 
 
@@ -78,11 +80,13 @@ def to_wire(channel: str, target: str, msgtype: str, p: dict):
         return "mass_send", target, "mass_send", body
     if msgtype == "card_update":
         return "app_api", "message/update_taskcard", "update_taskcard", {
-            "userids": p.get("userids") or [], "task_id": p.get("task_id"), "replace_name": p.get("label")}
+            "userids": p.get("userids") or [], "task_id": p.get("task_id"), "replace_name": (p.get("labels") or [""])[0]}
     if msgtype == "card":
+        btn = [{"key": b.get("key"), "name": b.get("label"), "replace_name": b.get("done_label"),
+                "color": "red" if b.get("danger") else "blue", **({"is_bold": True} if b.get("primary") else {})}
+               for b in p.get("buttons") or []]
         return channel, target, "interactive_taskcard", {"msgtype": "interactive_taskcard", "interactive_taskcard": {
-            "title": p.get("title"), "description": p.get("description"), "task_id": p.get("task_id"),
-            "btn": p.get("buttons") or []}}
+            "title": p.get("title"), "description": p.get("description"), "task_id": p.get("task_id"), "btn": btn}}
     if msgtype == "text":
         kind = "markdown" if p.get("rich") else "text"
         body = {"content": p.get("text", "")}
