@@ -75,9 +75,9 @@ class Service:
         self.outbox = Outbox(config, self.sessions, self.channels, notify=self.sender.wake.set)
         self.library, self.matcher = load_content(config)
         self.venues = load_venues()
-        pool_errors = check_pools(config, self.library, self.venues)
-        if pool_errors:
-            raise ConfigError(config.source or "config", pool_errors)
+        errors = config.content_errors() + check_pools(config, self.library, self.venues)
+        if errors:
+            raise ConfigError(config.source or "config", errors)
         self.router = build_router(handlers)
         self.ctx = Context(config=config, sessions=self.sessions, outbox=self.outbox, clock=clock,
                            library=self.library, matcher=self.matcher, venues=self.venues, router=self.router,

@@ -28,43 +28,23 @@ from bot.db import insert_unless_exists, session_scope, utcnow
 
 # --- fraud types ---------------------------------------------------------------------------------
 
-TYPE_NAMES = {
-    "shuadan": "刷单返利", "touzi": "虚假投资理财", "daikuan": "虚假网络贷款", "kefu": "冒充电商物流客服",
-    "gongjianfa": "冒充公检法", "zhengxin": "虚假征信", "gouwu": "虚假购物服务", "lingdao": "冒充领导熟人",
-    "youxi": "游戏产品虚假交易", "jiaoyou": "网络婚恋交友", "luoliao": "裸聊敲诈", "zhongjiang": "虚假中奖积分兑换",
-    "butie": "虚假退税补贴社保", "laoshi": "冒充老师收费", "liangka": "出租出借两卡", "yanglao": "养老诈骗"}
-
-# a name in a file containing one of these words is that type (first match in this order)
-_TYPE_WORDS = [
-    ("刷单", "shuadan"), ("返利", "shuadan"), ("征信", "zhengxin"), ("校园贷", "zhengxin"), ("贷款", "daikuan"),
-    ("网贷", "daikuan"), ("投资", "touzi"), ("理财", "touzi"), ("荐股", "touzi"), ("客服", "kefu"),
-    ("物流", "kefu"), ("公检法", "gongjianfa"), ("冒充公安", "gongjianfa"), ("冒充警察", "gongjianfa"),
-    ("购物", "gouwu"), ("代购", "gouwu"), ("领导", "lingdao"), ("熟人", "lingdao"), ("亲友", "lingdao"),
-    ("游戏", "youxi"), ("婚恋", "jiaoyou"), ("交友", "jiaoyou"), ("杀猪盘", "jiaoyou"), ("裸聊", "luoliao"),
-    ("中奖", "zhongjiang"), ("积分", "zhongjiang"), ("退税", "butie"), ("补贴", "butie"), ("社保", "butie"),
-    ("医保", "butie"), ("老师", "laoshi"), ("两卡", "liangka"), ("帮信", "liangka"), ("养老", "yanglao")]
-
 AGE_GROUPS = ("<18", "18-40", "41-65", ">65", "未知")
 
 
-def type_name(intent: str) -> str:
-    return TYPE_NAMES.get(intent, intent)
+def type_name(intent: str, config: Config) -> str:
+    """A fraud type's name in the case statistics (from its scenario file: case_name)."""
+    return config.catalog().case_name(intent)
 
 
 def match_type(label: str, config: Config) -> Optional[str]:
-    """An intent id for a fraud type as a file names it, or None when unknown."""
+    """An intent id for a fraud type as a file names it (the config's aliases first, then the
+    scenario files' names and case words), or None when unknown."""
     t = re.sub(r"\s+", "", str(label or ""))
     if not t:
         return None
-    if t in TYPE_NAMES:
-        return t
-    aliases = {**{v: k for k, v in TYPE_NAMES.items()}, **config.cases.type_aliases}
-    if t in aliases:
-        return aliases[t]
-    for word, intent in _TYPE_WORDS:
-        if word in t:
-            return intent
-    return None
+    if t in config.cases.type_aliases:
+        return config.cases.type_aliases[t]
+    return config.catalog().case_type(t)
 
 
 def age_group(age: Optional[int]) -> str:
@@ -431,7 +411,9 @@ def demo_cases(config: Config, *, count: int = 2400, seed: int = 7, end: Optiona
     end = end or dt.datetime.now(tz).date()
     start = end - dt.timedelta(days=365 * years)
     span = (end - start).days
-    types, tshares = list(DEMO_TYPE_SHARES), list(DEMO_TYPE_SHARES.values())
+    known = config.catalog().fraud
+    types = [t for t in DEMO_TYPE_SHARES if t in known]
+    tshares = [DEMO_TYPE_SHARES[t] for t in types]
     rows = []
     for i in range(count):
         # a slight upward trend of 购物 and 客服 in the last months, as the 2023 lists report
@@ -446,7 +428,7 @@ def demo_cases(config: Config, *, count: int = 2400, seed: int = 7, end: Optiona
         channels = DEMO_CHANNELS.get(intent, DEMO_CHANNELS["default"])
         rows.append(dict(
             case_no=f"AJ{local:%Y}{i + 1:06d}", occurred_at=local.astimezone(dt.timezone.utc), month=f"{local:%Y-%m}",
-            township=rng.choices(townships, tw)[0], fraud_type=intent, type_label=TYPE_NAMES[intent],
+            township=rng.choices(townships, tw)[0], fraud_type=intent, type_label=type_name(intent, config),
             method=rng.choice(DEMO_METHODS[intent]), victim_age=age, age_group=age_group(age),
             occupation=_occupation(rng, age, intent), gender=rng.choice(["男", "女", "女"]) if intent != "yanglao"
             else rng.choice(["男", "女"]), loss_fen=int(round(loss_yuan, 2) * 100),

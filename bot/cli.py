@@ -282,7 +282,7 @@ def cmd_cases(args) -> int:
         except cases.CaseError as e:
             print(str(e), file=sys.stderr)
             return 1
-        print(f"{c.case_no} {c.occurred_at.astimezone(tz):%Y-%m-%d} {c.township} {cases.type_name(c.fraud_type)} "
+        print(f"{c.case_no} {c.occurred_at.astimezone(tz):%Y-%m-%d} {c.township} {cases.type_name(c.fraud_type, cfg)} "
               f"损失 {c.loss_fen / 100:.2f} 元：回访 {len(items)} 次")
         for f in items:
             print(f"{f.at.astimezone(tz):%Y-%m-%d %H:%M}\t{f.method}\t{f.by}\t{f.note}")

@@ -13,6 +13,8 @@ from typing import Literal, Optional
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from content.intents import catalog
+
 GROUP_KINDS = ("community", "bank", "school", "square", "network", "station", "unit",
                "enterprise", "linkage", "leadership")
 ROLES = ("resident", "police", "liaison", "admin", "propaganda")
@@ -278,10 +280,7 @@ class PrioritiesConfig(_Model):
     @field_validator("weights")
     @classmethod
     def _known(cls, v: dict) -> dict:
-        from content.library import FRAUD_INTENTS
-        bad = [k for k in v if k not in FRAUD_INTENTS + ("app",)]
-        if bad:
-            raise ValueError(f"unknown fraud types {bad}; use ids of shared intents (shuadan, touzi, …)")
+        # the names are checked against the scenario files by Config.content_errors()
         if any(w < 0 for w in v.values()):
             raise ValueError("weights must not be negative")
         return v
@@ -313,15 +312,6 @@ class CasesConfig(_Model):
         if dup:
             raise ValueError(f"two fields read the same column {sorted(dup)}")
         return merged
-
-    @field_validator("type_aliases")
-    @classmethod
-    def _aliases(cls, v: dict) -> dict:
-        from content.library import FRAUD_INTENTS
-        bad = {k: t for k, t in v.items() if t not in FRAUD_INTENTS}
-        if bad:
-            raise ValueError(f"aliases to unknown fraud types {bad}; use ids of shared intents (shuadan, touzi, …)")
-        return v
 
 
 class AssessmentConfig(_Model):
@@ -563,6 +553,20 @@ class Config(_Model):
         if errors:
             raise ValueError("\n".join(errors))
         return self
+
+    def catalog(self):
+        """The intents of the scenario files this service answers with (content.intents.Catalog)."""
+        return catalog(self.qa.content_dir)
+
+    def content_errors(self) -> list[str]:
+        """Keys that name fraud types, checked against the scenario files (raises ContentError when
+        the files themselves are broken)."""
+        cat = self.catalog()
+        errors = [f"priorities.weights.{k}: unknown fraud type; the scenario files have {', '.join(cat.fraud)}"
+                  for k in self.priorities.weights if k not in cat.fraud + ("app",)]
+        errors += [f"cases.type_aliases.{k}: {t!r} is not a fraud type; the scenario files have {', '.join(cat.fraud)}"
+                   for k, t in self.cases.type_aliases.items() if t not in cat.fraud]
+        return errors
 
     def campaign(self, name: str) -> Optional["CampaignConfig"]:
         return next((c for c in self.campaigns if c.name == name), None)

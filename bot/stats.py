@@ -126,8 +126,8 @@ def _grouped(s, col, start, end) -> dict[str, tuple[int, int]]:
     return {k: (int(n), int(loss)) for k, n, loss in s.execute(q)}
 
 
-def _label(dim: str, key: str) -> str:
-    return type_name(key) if dim == "fraud_type" else key
+def _label(dim: str, key: str, config: Config) -> str:
+    return type_name(key, config) if dim == "fraud_type" else key
 
 
 def _order(dim: str, rows: list[Row], config: Config) -> list[Row]:
@@ -151,7 +151,7 @@ def analyse(sessions, config: Config, period: Period) -> Analysis:
                 keys |= set(config.townships)
             if dim == "age_group":
                 keys |= set(AGE_GROUPS[:4])
-            rows = [Row(k, _label(dim, k), cur.get(k, (0, 0))[0], cur.get(k, (0, 0))[1] / 100,
+            rows = [Row(k, _label(dim, k, config), cur.get(k, (0, 0))[0], cur.get(k, (0, 0))[1] / 100,
                         old.get(k, (0, 0))[0], old.get(k, (0, 0))[1] / 100) for k in keys]
             tables[dim] = _order(dim, rows, config)
         end_local = (period.end - dt.timedelta(microseconds=1)).astimezone(tz).date().replace(day=1)
@@ -193,7 +193,6 @@ def rising(sessions, config: Config, now: dt.datetime, days: int = 28, min_incre
 def priority_weights(sessions, config: Config, now: dt.datetime) -> tuple[dict[str, float], str]:
     """Campaign weights: each fraud type's share (%) of the cases of the last case_window_days when
     there are at least min_cases of them, else the configured weights. → (weights, where from)."""
-    from content.library import FRAUD_INTENTS
     p = config.priorities
     if not p.from_cases:
         return dict(p.weights), "config"
@@ -205,7 +204,7 @@ def priority_weights(sessions, config: Config, now: dt.datetime) -> tuple[dict[s
     total = sum(counts.values())
     if total < p.min_cases:
         return dict(p.weights), "config"
-    return ({t: max(round(100.0 * counts.get(t, 0) / total, 2), p.min_case_weight) for t in FRAUD_INTENTS},
+    return ({t: max(round(100.0 * counts.get(t, 0) / total, 2), p.min_case_weight) for t in config.catalog().fraud},
             f"cases:{total}")
 
 

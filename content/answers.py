@@ -16,13 +16,10 @@ FOOTER = "拿不准打96110咨询；已被骗立即打110报警。"
 FOLLOW_UP = "回复“案例”看例子，“怎么办”看防范办法。"
 _CIRCLED = "①②③④⑤⑥⑦⑧"
 
-_HELP = ("可以问我：刷单、投资理财、贷款、冒充客服、冒充公检法、征信、网购、冒充熟人、游戏交易、"
-         "网恋交友、裸聊敲诈、中奖积分、补贴退税、冒充老师收费、出租出借银行卡、养老诈骗、被骗后怎么办、"
-         "国家反诈中心APP，也可以把可疑短信转给我。拿不准打96110咨询，被骗立即打110报警。")
-
-
-def help_line() -> str:
-    return _HELP
+def help_line(lib: Library) -> str:
+    """One line: what the bot can be asked about (every intent of the library by its short name)."""
+    topics = "、".join(lib.scenarios[i].short for i in lib.intents if i in lib.scenarios)
+    return f"可以问我：{topics}，也可以把可疑短信转给我。拿不准打96110咨询，被骗立即打110报警。"
 
 
 visible_len = markup.visible_len

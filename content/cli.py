@@ -15,7 +15,8 @@ from pathlib import Path
 
 from . import learned
 from .answers import answer_for
-from .library import INTENTS, NONE, ContentError, load_library
+from .intents import catalog
+from .library import NONE, ContentError, load_library
 from .matcher import Matcher
 
 
@@ -190,8 +191,8 @@ def evaluate(matcher: Matcher, rows: list[dict]) -> dict:
     none_tp = sum(g == p == NONE for g, p in zip(gold, pred))
     fraud = [(g, p) for g, p in zip(gold, pred) if g != NONE]
     per = {}
-    for label in sorted(set(gold) | set(pred), key=lambda x: (INTENTS + (NONE,)).index(x)
-                        if x in INTENTS + (NONE,) else 99):
+    order = catalog().labels
+    for label in sorted(set(gold) | set(pred), key=lambda x: order.index(x) if x in order else 99):
         support = sum(g == label for g in gold)
         predicted = sum(p == label for p in pred)
         tp = sum(g == p == label for g, p in zip(gold, pred))

@@ -24,14 +24,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-from .library import INTENTS, NONE, PACKAGE_DIR, Library
+from .library import NONE, PACKAGE_DIR, Library
 
 EXAMPLES_DIR = PACKAGE_DIR / "examples"
 WEIGHTS_PATH = PACKAGE_DIR / "weights.json"
 FORMAT = 1
 C = 30.0          # inverse regularisation strength; chosen by leave-one-file-out accuracy
 PRUNE = 0.1       # weights smaller than this are dropped from the file (no change in accuracy)
-LABELS = INTENTS + (NONE,)
 
 _WS = re.compile(r"\s+")
 
@@ -58,9 +57,13 @@ class Example:
         return self.source.rsplit(":", 1)[0]
 
 
-def load_examples(directory: str | Path | None = None, errors: list[str] | None = None) -> list[Example]:
+def load_examples(directory: str | Path | None = None, errors: list[str] | None = None,
+                  labels: tuple[str, ...] | None = None) -> list[Example]:
     """Every labelled line of directory/*.jsonl (default content/examples/); bad lines are reported
-    as ``file:line: field: reason``."""
+    as ``file:line: field: reason``. `labels`: the intents and none (default: those of the
+    scenario files, content.intents)."""
+    from .intents import catalog
+    labels = labels if labels is not None else catalog().labels
     directory = Path(directory) if directory else EXAMPLES_DIR
     own = errors if errors is not None else []
     out: list[Example] = []
@@ -83,8 +86,8 @@ def load_examples(directory: str | Path | None = None, errors: list[str] | None 
             text, intent = obj.get("text"), obj.get("intent")
             if not isinstance(text, str) or not text.strip():
                 own.append(f"{where}: text: missing or empty")
-            elif intent not in LABELS:
-                own.append(f"{where}: intent: {intent!r} is not one of {', '.join(LABELS)}")
+            elif intent not in labels:
+                own.append(f"{where}: intent: {intent!r} is not one of {', '.join(labels)}")
             else:
                 out.append(Example(text, intent, where))
     if errors is None and own:
@@ -150,8 +153,8 @@ class Weights:
         return [word for _, word in sorted(scored, key=lambda x: (-x[0], x[1]))[:n]]
 
     @classmethod
-    def load(cls, path: Path, errors: list[str]) -> "Weights | None":
-        """The weights file, or None with the reason added to errors."""
+    def load(cls, path: Path, errors: list[str], labels: tuple[str, ...]) -> "Weights | None":
+        """The weights file for these labels (the intents and none), or None with the reason in errors."""
         name = Path(path).name
         try:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
@@ -161,7 +164,7 @@ class Weights:
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             errors.append(f"{name}: file: not readable JSON ({exc})")
             return None
-        return cls.from_doc(data, errors, name)
+        return cls.from_doc(data, errors, name, labels)
 
     @classmethod
     def load_doc(cls, data: dict) -> "Weights":
@@ -173,12 +176,13 @@ class Weights:
         return out
 
     @classmethod
-    def from_doc(cls, data, errors: list[str], name: str) -> "Weights | None":
+    def from_doc(cls, data, errors: list[str], name: str,
+                 expected: tuple[str, ...] | None = None) -> "Weights | None":
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             errors.append(f"{name}: format: expected {FORMAT} (run: python -m bot train)")
             return None
         labels, bias, raw = data.get("labels"), data.get("bias"), data.get("weights")
-        if not isinstance(labels, list) or sorted(labels) != sorted(LABELS):
+        if not isinstance(labels, list) or (expected is not None and sorted(labels) != sorted(expected)):
             errors.append(f"{name}: labels: must be exactly the intents and none (run: python -m bot train)")
             return None
         if not isinstance(bias, list) or len(bias) != len(labels) or \
@@ -216,7 +220,7 @@ def train(examples: list[Example], matcher, c: float = C, prune: float = PRUNE) 
     vec = CountVectorizer(analyzer=lambda feats: feats, binary=True)
     x = normalize(vec.fit_transform(rows))
     y = [e.intent for e in examples]
-    missing = [label for label in LABELS if label not in set(y)]
+    missing = [label for label in matcher.lib.catalog.labels if label not in set(y)]
     if missing:
         raise ValueError(f"no examples for: {', '.join(missing)}")
     model = LogisticRegression(C=c, max_iter=5000).fit(x, y)

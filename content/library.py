@@ -24,13 +24,10 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 DEFAULT_DIR = PACKAGE_DIR / "scenarios"
 LEXICON_PATH = PACKAGE_DIR / "lexicon.yaml"
 
-FRAUD_INTENTS = (
-    "shuadan", "touzi", "daikuan", "kefu", "gongjianfa", "zhengxin", "gouwu", "lingdao",
-    "youxi", "jiaoyou", "luoliao", "zhongjiang", "butie", "laoshi", "liangka", "yanglao",
-)
-SERVICE_INTENTS = ("after_scam", "app")
-INTENTS = FRAUD_INTENTS + SERVICE_INTENTS  # every id that has a file; "none" has none
 NONE = "none"
+# service intents the code answers in its own way (content/answers.py, the matcher's after-state rule);
+# every other intent, fraud or service, is only its file
+REQUIRED_SERVICE_INTENTS = ("after_scam", "app")
 
 WEIGHT_MIN, WEIGHT_MAX = -5.0, 5.0
 
@@ -49,7 +46,7 @@ FORBIDDEN_FACTS = (
 # longest allowed text per single-text field (characters)
 _TEXT_LIMITS = {"name": 20, "short": 8, "summary": 60, "now": 90, "case": 220}
 _FIELDS = {
-    "name", "short", "summary", "how", "red_flags", "advice", "now", "case",
+    "kind", "case_name", "case_words", "name", "short", "summary", "how", "red_flags", "advice", "now", "case",
     "keywords", "words", "patterns", "combos", "first_steps", "examples", "dominates",
 }
 
@@ -79,6 +76,7 @@ class Combo:
 @dataclass
 class Scenario:
     id: str
+    kind: str          # fraud | service (content.intents)
     name: str
     short: str
     summary: str
@@ -129,6 +127,16 @@ class Library:
     path: Path
     # learned word weights (content/weights.json, content.learned); None when loaded for training
     weights: object = None
+    # the intents and their names (content.intents.Catalog), read from the same files
+    catalog: object = None
+
+    @property
+    def fraud_intents(self) -> tuple[str, ...]:
+        return self.catalog.fraud
+
+    @property
+    def intents(self) -> tuple[str, ...]:
+        return self.catalog.intents
 
 
 # ---------------------------------------------------------------- helpers
@@ -332,7 +340,7 @@ _FIRST_STEP_RULES = (
 )
 
 
-def _scenario(path: Path, data, errors: list[str], normalize) -> Scenario | None:
+def _scenario(path: Path, data, errors: list[str], normalize, intents: tuple[str, ...]) -> Scenario | None:
     fname = path.name
     intent = path.stem
     n_before = len(errors)
@@ -343,6 +351,7 @@ def _scenario(path: Path, data, errors: list[str], normalize) -> Scenario | None
         errors.append(f"{fname}: {key}: unknown field")
     sc = Scenario(
         id=intent,
+        kind=str(data.get("kind") or ""),
         name=_text(data, "name", fname, errors),
         short=_text(data, "short", fname, errors),
         summary=_text(data, "summary", fname, errors),
@@ -364,7 +373,7 @@ def _scenario(path: Path, data, errors: list[str], normalize) -> Scenario | None
         errors.append(f"{fname}: dominates: must be a list of intent ids")
     else:
         for x in dom:
-            if x not in INTENTS or x == intent:
+            if x not in intents or x == intent:
                 errors.append(f"{fname}: dominates: {x!r} is not another intent id")
         sc.dominates = list(dom)
     if intent != "after_scam" and "first_steps" in data:
@@ -514,10 +523,15 @@ def load_library(path: str | Path | None = None, lexicon_path: str | Path | None
                  weights_path: str | Path | None = None, with_weights: bool = True) -> Library:
     """Load and validate every scenario file (and the learned weights); raise ContentError
     listing all problems. ``with_weights=False`` is for training, which makes the weights."""
+    from .intents import read_catalog
     from .learned import WEIGHTS_PATH, Weights
     directory = Path(path) if path is not None else DEFAULT_DIR
     errors: list[str] = []
-    weights = Weights.load(Path(weights_path or WEIGHTS_PATH), errors) if with_weights else None
+    cat = read_catalog(directory, errors)
+    for required in REQUIRED_SERVICE_INTENTS:
+        if cat.by_id.get(required) is None or cat.by_id[required].kind != "service":
+            errors.append(f"{required}.yaml: file: missing (the service intent {required} is answered by the code)")
+    weights = Weights.load(Path(weights_path or WEIGHTS_PATH), errors, cat.labels) if with_weights else None
     lexicon = _lexicon(Path(lexicon_path) if lexicon_path else LEXICON_PATH, errors)
     # keywords are checked against the same normalisation the matcher applies to messages
     normalize = Normalizer(lexicon) if lexicon is not None else Normalizer(None)
@@ -527,8 +541,7 @@ def load_library(path: str | Path | None = None, lexicon_path: str | Path | None
     files = sorted(p for p in directory.iterdir() if p.suffix in (".yaml", ".yml"))
     seen = set()
     for p in files:
-        if p.stem not in INTENTS:
-            errors.append(f"{p.name}: file: not an intent id (expected one of {', '.join(INTENTS)})")
+        if p.stem not in cat.by_id:          # its id or kind is wrong: reported by read_catalog
             continue
         if p.stem in seen:
             errors.append(f"{p.name}: file: duplicate file for intent {p.stem}")
@@ -539,12 +552,9 @@ def load_library(path: str | Path | None = None, lexicon_path: str | Path | None
             if not any(e.startswith(f"{p.name}:") for e in errors):
                 errors.append(f"{p.name}: file: empty")
             continue
-        sc = _scenario(p, data, errors, normalize)
+        sc = _scenario(p, data, errors, normalize, cat.intents)
         if sc is not None:
             scenarios[sc.id] = sc
-    for intent in INTENTS:
-        if intent not in seen:
-            errors.append(f"{intent}.yaml: file: missing (every intent needs a file)")
     if errors:
         raise ContentError(errors)
-    return Library(scenarios=scenarios, lexicon=lexicon, path=directory, weights=weights)
+    return Library(scenarios=scenarios, lexicon=lexicon, path=directory, weights=weights, catalog=cat)

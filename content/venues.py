@@ -29,7 +29,8 @@ from pathlib import Path
 
 import yaml
 
-from .library import FRAUD_INTENTS, ContentError, read_yaml, check_facts
+from .intents import catalog
+from .library import ContentError, read_yaml, check_facts
 
 try:  # same loader choice as content.library
     _Loader = yaml.CSafeLoader
@@ -41,7 +42,11 @@ GENERAL = "general"
 VENUE_FILES = VENUES + (GENERAL,)
 DEFAULT_DIR = Path(__file__).resolve().parent / "venues"
 
-ITEM_INTENTS = (GENERAL, "app") + FRAUD_INTENTS
+
+
+def item_intents() -> tuple[str, ...]:
+    """What a venue item may be about: general, the APP, or a fraud type of the scenario files."""
+    return (GENERAL, "app") + catalog().fraud
 
 TEXT_MAX = 300            # characters, plain text for WeChat / robot text messages
 TITLE_MAX = 30
@@ -216,9 +221,9 @@ def _item(raw, i: int, venue: str, fname: str, directory: Path, errors: list[str
     intent = raw.get("intent")
     if intent is None:
         errors.append(f"{fname}: {where}.intent: missing")
-    elif intent not in ITEM_INTENTS:
+    elif intent not in item_intents():
         errors.append(f"{fname}: {where}.intent: {intent!r} is not an intent "
-                      f"(expected one of {', '.join(ITEM_INTENTS)})")
+                      f"(expected one of {', '.join(item_intents())})")
     text = _str(raw.get("text"), fname, f"{where}.text", errors, limit=TEXT_MAX)
     markdown = _str(raw.get("markdown"), fname, f"{where}.markdown", errors, required=False)
     if markdown is not None:

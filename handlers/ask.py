@@ -42,11 +42,11 @@ class AskHandler(Handler):
                 body = answers.case_for if follow == "case" else answers.advice_for
                 return [Reply(body(intent, lib), rich=body(intent, lib, True), intent=intent)]
         if not text:
-            return [Reply(answers.help_line(), intent="none")]
+            return [Reply(answers.help_line(lib), intent="none")]
         match = ctx.matcher.match(text)
         answer = answers.answer_for(match, lib)
         if not answer:
-            return [Reply(answers.help_line(), intent="none")]
+            return [Reply(answers.help_line(lib), intent="none")]
         # both forms: the channel shows the rich one to readers who see emphasis (WeCom members)
         return [Reply(answer, rich=answers.answer_for(match, lib, markdown=True),
                       intent="clarify" if match.clarify else match.intent)]

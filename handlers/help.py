@@ -16,7 +16,7 @@ class HelpHandler(Handler):
 
     def handle(self, msg: Message, ctx: Context, args: str = "") -> list[Reply]:
         if not msg.member:   # WeChat followers have no commands: say what to ask
-            return [Reply(help_text())]
+            return [Reply(help_text(ctx.library))]
         lines = ["【反诈哨兵】可用命令："]
         for h in ctx.router.available(msg, ctx):
             lines.append(f"{h.usage or '#' + h.command}　{h.summary}")

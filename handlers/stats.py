@@ -135,7 +135,7 @@ class FollowUpHandler(Handler):
             return [Reply(f"{e}。{FOLLOW_UP_USAGE}")]
         tz = ZoneInfo(ctx.config.timezone)
         head = (f"{case.case_no}（{case.occurred_at.astimezone(tz):%m-%d} {case.township} "
-                f"{cases.type_name(case.fraud_type)}）")
+                f"{cases.type_name(case.fraud_type, ctx.config)}）")
         if note:
             return [Reply(f"已记录{head}的{method}回访，共回访 {len(items)} 次。")]
         if not items:

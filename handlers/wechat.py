@@ -26,9 +26,9 @@ def welcome_text() -> str:
             + APP_TEXT + "\n" + FOOTER)
 
 
-def help_text() -> str:
+def help_text(lib) -> str:
     return ("发文字告诉我您遇到的情况，或把可疑短信复制发来，我帮您判断是不是诈骗。\n"
-            + answers.help_line() + "\n"
+            + answers.help_line(lib) + "\n"
             "我答复后，回复“案例”看例子，回复“怎么办”看防范办法。\n" + APP_TEXT)
 
 
@@ -53,9 +53,9 @@ class PublicHandler(Handler):
             key = (msg.event_key or "").upper()
             if "APP" in key:
                 return [Reply(APP_TEXT + "\n" + FOOTER, intent="app")]
-            return [Reply(help_text(), intent="none")]
+            return [Reply(help_text(ctx.library), intent="none")]
         if event:          # unsubscribe, VIEW, SCAN, LOCATION …: nothing to say
             return []
         if msg.msg_type in NOT_TEXT:
             return [Reply(not_text(), intent="none")]
-        return [Reply(help_text(), intent="none")]
+        return [Reply(help_text(ctx.library), intent="none")]

@@ -23,7 +23,6 @@ _UNITS = "县镇乡村路街巷组庄湾区"
 _PLACE = re.compile(r"(?:[\u4e00-\u9fa5A-Za-z0-9]{1,8}?(?:街道|社区|小区|码头|花园|大厦|[县镇乡村路街巷组庄湾]))+"
                     r"(?:\d+(?:号楼|号|栋|单元|室|组))*")
 _SEPS = " \t\r\n,，;；。、"
-SERVICE_INTENTS = ("after_scam", "app")
 
 
 @dataclass
@@ -64,13 +63,13 @@ def match_type(text: str, matcher, library) -> Optional[str]:
         return None
     if library is not None:
         for sid, sc in library.scenarios.items():
-            if sid in SERVICE_INTENTS:
+            if sc.kind != "fraud":
                 continue
             if text == sid or text in (sc.short, sc.name) or sc.short in text:
                 return sid
     if matcher is not None:
         m = matcher.match(text)
-        if m.intent not in ("none",) + SERVICE_INTENTS:
+        if m.intent in matcher.lib.fraud_intents:
             return m.intent
     return None
 

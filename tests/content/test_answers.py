@@ -6,7 +6,9 @@ import re
 import pytest
 
 from content.answers import MAX_REPLY, advice_for, answer_for, case_for, help_line, visible_len
-from content.library import INTENTS
+from content.intents import catalog
+
+INTENTS = catalog().intents
 
 from .examples import EXAMPLES
 
@@ -65,7 +67,7 @@ def test_after_scam_reply_leads_with_the_four_steps_in_order(matcher, lib, markd
 
 def test_none_gets_no_answer_and_help_line_is_one_line(matcher, lib):
     assert answer_for(matcher.match("晚上一起打牌不"), lib) == ""
-    line = help_line()
+    line = help_line(lib)
     assert "\n" not in line and "刷单" in line and "96110" in line and "110报警" in line
 
 

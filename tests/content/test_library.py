@@ -7,7 +7,9 @@ import pytest
 import yaml
 
 from content import ContentError, load_library
-from content.library import FRAUD_INTENTS, INTENTS
+from content.intents import catalog
+
+FRAUD_INTENTS, INTENTS = catalog().fraud, catalog().intents
 
 from .conftest import SHARED
 
@@ -41,7 +43,7 @@ def test_intents_agree_with_shared_intent_list():
     if not path.exists():
         pytest.skip(f"{path} not present (shared data lives next to the repo)")
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    assert tuple(data["fraud_scenarios"]) == FRAUD_INTENTS
+    assert set(data["fraud_scenarios"]) == set(FRAUD_INTENTS)
     assert set(data["service_intents"]) == set(INTENTS) - set(FRAUD_INTENTS) | {"none"}
 
 
@@ -88,7 +90,8 @@ def test_missing_unknown_and_broken_files(scenario_copy):
     (scenario_copy / "youxi.yaml").write_text("name: [unclosed\n", encoding="utf-8")
     errors = _errors(scenario_copy)
     assert any(e.startswith("app.yaml: file: missing") for e in errors), errors
-    assert any(e.startswith("weather.yaml: file: not an intent id") for e in errors), errors
+    # a new file is a new intent once it says its kind; without one it is refused
+    assert any(e.startswith("weather.yaml: kind: must be one of fraud, service") for e in errors), errors
     assert any(e.startswith("youxi.yaml: file: YAML syntax error") for e in errors), errors
 
 

@@ -8,7 +8,10 @@ import shutil
 import pytest
 import yaml
 
-from content.library import FRAUD_INTENTS, ContentError, check_facts
+from content.intents import catalog
+from content.library import ContentError, check_facts
+
+FRAUD_INTENTS = catalog().fraud
 from content.venues import (
     DEFAULT_DIR, IMAGE_MAX_BYTES, PNG_SIGNATURE, VENUES, VenueItem, check_hotlines, load_venues,
     main, png_size,
