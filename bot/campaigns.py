@@ -54,7 +54,7 @@ def scenario_items(library) -> list[PoolItem]:
     """Each fraud scenario of the Q&A library as a short push: type, red flags, what to do."""
     items = []
     for sc in library.scenarios.values():
-        if sc.id in ("after_scam", "app"):
+        if sc.kind != "fraud":
             continue
         flags = "；".join(f"{i}.{f}" for i, f in enumerate(sc.red_flags[:2], 1))
         text = f"【防骗提醒·{sc.name}】{sc.summary}\n识别：{flags}\n{sc.now}\n{FOOTER}"

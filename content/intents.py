@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from .library import DEFAULT_DIR, NONE, ContentError, read_yaml
+from .files import DEFAULT_DIR, NONE, ContentError, read_yaml
 
 ID = re.compile(r"^[a-z][a-z0-9_]{1,31}$")
 KINDS = ("fraud", "service")

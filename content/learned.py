@@ -22,9 +22,13 @@ import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
-from .library import NONE, PACKAGE_DIR, Library
+from .files import JIEBA_MIN_FREQ, PACKAGE_DIR, ContentError
+from .intents import catalog
+
+if TYPE_CHECKING:
+    from .library import Library
 
 EXAMPLES_DIR = PACKAGE_DIR / "examples"
 WEIGHTS_PATH = PACKAGE_DIR / "weights.json"
@@ -62,7 +66,6 @@ def load_examples(directory: str | Path | None = None, errors: list[str] | None 
     """Every labelled line of directory/*.jsonl (default content/examples/); bad lines are reported
     as ``file:line: field: reason``. `labels`: the intents and none (default: those of the
     scenario files, content.intents)."""
-    from .intents import catalog
     labels = labels if labels is not None else catalog().labels
     directory = Path(directory) if directory else EXAMPLES_DIR
     own = errors if errors is not None else []
@@ -91,14 +94,12 @@ def load_examples(directory: str | Path | None = None, errors: list[str] | None 
             else:
                 out.append(Example(text, intent, where))
     if errors is None and own:
-        from .library import ContentError
         raise ContentError(own)
     return out
 
 
-def fingerprint(examples: list[Example], lib: Library) -> str:
+def fingerprint(examples: list[Example], lib: "Library") -> str:
     """What the weights depend on: the examples, the normalisation and jieba's user words."""
-    from .matcher import JIEBA_MIN_FREQ
     h = hashlib.sha256()
     h.update(f"format {FORMAT} C {C} prune {PRUNE} jieba {JIEBA_MIN_FREQ} no HMM\n".encode())
     for e in examples:

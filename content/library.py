@@ -11,20 +11,15 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
 
+from .files import DEFAULT_DIR, LEXICON_PATH, NONE, PACKAGE_DIR, ContentError, read_yaml
+from .intents import read_catalog
+from .learned import WEIGHTS_PATH, Weights
 from .normalize import Normalizer
 
-try:  # the C loader is several times faster; fall back when libyaml is absent
-    _Loader = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover
-    _Loader = yaml.SafeLoader
+__all__ = ["ContentError", "DEFAULT_DIR", "LEXICON_PATH", "Library", "NONE", "PACKAGE_DIR", "Scenario",
+           "load_library", "read_yaml"]
 
-PACKAGE_DIR = Path(__file__).resolve().parent
-DEFAULT_DIR = PACKAGE_DIR / "scenarios"
-LEXICON_PATH = PACKAGE_DIR / "lexicon.yaml"
-
-NONE = "none"
 # service intents the code answers in its own way (content/answers.py, the matcher's after-state rule);
 # every other intent, fraud or service, is only its file
 REQUIRED_SERVICE_INTENTS = ("after_scam", "app")
@@ -49,14 +44,6 @@ _FIELDS = {
     "kind", "case_name", "case_words", "name", "short", "summary", "how", "red_flags", "advice", "now", "case",
     "keywords", "words", "patterns", "combos", "first_steps", "examples", "dominates",
 }
-
-
-class ContentError(Exception):
-    """The library (or lexicon) is invalid. ``errors`` lists ``file: field: reason`` lines."""
-
-    def __init__(self, errors: list[str]):
-        self.errors = list(errors)
-        super().__init__("content library invalid:\n" + "\n".join(self.errors))
 
 
 @dataclass(frozen=True)
@@ -152,22 +139,6 @@ def _compile_pattern(source: str, where: str, errors: list[str]):
         errors.append(f"{where} regex matches empty text")
         return None
     return rx
-
-
-def read_yaml(path: Path, errors: list[str]):
-    try:
-        with path.open("r", encoding="utf-8") as fh:
-            return yaml.load(fh, Loader=_Loader)
-    except UnicodeDecodeError as exc:
-        errors.append(f"{path.name}: file: not UTF-8 ({exc.reason})")
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        errors.append(f"{path.name}: file: YAML syntax error{where}: {problem}")
-    except OSError as exc:
-        errors.append(f"{path.name}: file: cannot read ({exc.strerror})")
-    return None
 
 
 def _is_number(v) -> bool:
@@ -523,8 +494,6 @@ def load_library(path: str | Path | None = None, lexicon_path: str | Path | None
                  weights_path: str | Path | None = None, with_weights: bool = True) -> Library:
     """Load and validate every scenario file (and the learned weights); raise ContentError
     listing all problems. ``with_weights=False`` is for training, which makes the weights."""
-    from .intents import read_catalog
-    from .learned import WEIGHTS_PATH, Weights
     directory = Path(path) if path is not None else DEFAULT_DIR
     errors: list[str] = []
     cat = read_catalog(directory, errors)

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .learned import features
+from .files import JIEBA_MIN_FREQ
 from .library import NONE, Library
 from .normalize import Normalizer
 
@@ -118,7 +119,6 @@ def _cache_dir() -> str:
 # jieba's dictionary without its rarest words: 67k of 349k entries load in a fifth of the time
 # (0.2 s, not 1-1.5 s) and held-out accuracy is the same (content/README.md, round 4). The
 # library's phrases are added as user words either way.
-JIEBA_MIN_FREQ = 30
 
 
 def _dictionary(directory: str) -> str:

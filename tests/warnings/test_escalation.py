@@ -212,7 +212,7 @@ def test_daily_summary_to_linkage_and_leadership_once(world):
     world.clock.now = day
     a = world.create(svc, "电话:13812345678 地址:东关村 级别:红")
     b = world.create(svc, "电话:13812345679 地址:码头")
-    c = world.create(svc, "电话:13812345670 地址:石桥")
+    world.create(svc, "电话:13812345670 地址:石桥")
     deps = svc.ctx
     with session_scope(svc.sessions) as s:
         world.clock.now = day + dt.timedelta(minutes=2)

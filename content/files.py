@@ -1,0 +1,47 @@
+"""Where the content lives and how its files are read: paths, the YAML reader, the error type.
+
+Every content module builds on this one; it imports no other content module.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+try:  # the C loader is several times faster; fall back when libyaml is absent
+    _Loader = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover
+    _Loader = yaml.SafeLoader
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+DEFAULT_DIR = PACKAGE_DIR / "scenarios"
+LEXICON_PATH = PACKAGE_DIR / "lexicon.yaml"
+NONE = "none"
+# jieba's dictionary is cut to words at least this frequent (the matcher's tokenizer; the weights'
+# fingerprint records it, since a different cut means different words)
+JIEBA_MIN_FREQ = 30
+
+
+class ContentError(Exception):
+    """The library (or lexicon) is invalid. ``errors`` lists ``file: field: reason`` lines."""
+
+    def __init__(self, errors: list[str]):
+        self.errors = list(errors)
+        super().__init__("content library invalid:\n" + "\n".join(self.errors))
+
+
+def read_yaml(path: Path, errors: list[str]):
+    """The parsed file, or None with `file: field: reason` added to errors."""
+    try:
+        with path.open("r", encoding="utf-8") as fh:
+            return yaml.load(fh, Loader=_Loader)
+    except UnicodeDecodeError as exc:
+        errors.append(f"{path.name}: file: not UTF-8 ({exc.reason})")
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        errors.append(f"{path.name}: file: YAML syntax error{where}: {problem}")
+    except OSError as exc:
+        errors.append(f"{path.name}: file: cannot read ({exc.strerror})")
+    return None
