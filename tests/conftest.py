@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import shutil
 import time
 import uuid
 from pathlib import Path
@@ -49,15 +50,23 @@ def pg_template():
     admin.dispose()
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory):
+    """A migrated SQLite file that each test copies (migrating anew costs a tenth of a second a test)."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()
+    return path
+
+
 @pytest.fixture
-def db_url(tmp_path, pg_template):
+def db_url(tmp_path, pg_template, sqlite_template):
     """A fresh, migrated database for one test."""
     if not pg_template:
-        url = f"sqlite:///{tmp_path / 'test.db'}"
-        engine = make_engine(url)
-        upgrade(engine)
-        engine.dispose()
-        yield url
+        target = tmp_path / "test.db"
+        shutil.copyfile(sqlite_template, target)
+        yield f"sqlite:///{target}"
         return
     name = f"fanzha_t_{os.getpid()}_{next(_counter)}_{uuid.uuid4().hex[:6]}"
     admin = _pg_admin(PG_URL)
@@ -88,6 +97,24 @@ def wait_for(predicate, timeout: float = 10.0, interval: float = 0.02):
         time.sleep(interval)
         value = predicate()
     return value
+
+
+def settled(service, sim_url: str | None = None) -> bool:
+    """Nothing left in flight: the simulator runs no delivery (first tries and WeCom's retries), the bot
+    handles no message, and the outbox holds nothing due now. A test waits for this before it checks
+    that something did NOT happen (a second reply, a duplicate warning)."""
+    from sqlalchemy import func, select
+    from bot.models import InboundMessage, OutboxMessage
+    from bot.db import utcnow
+    if sim_url is not None:
+        stats = requests.get(f"{sim_url}/sim/stats", timeout=5).json()
+        if stats.get("pending_deliveries", 0) > 0:
+            return False
+    with service.sessions() as s:
+        busy = s.scalar(select(func.count()).select_from(InboundMessage).where(InboundMessage.state == "processing"))
+        due = s.scalar(select(func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.state.in_(("pending", "sending")), OutboxMessage.next_attempt_at <= utcnow()))
+    return busy == 0 and due == 0
 
 
 def mass_tasks_recorded(service, n: int) -> bool:
@@ -163,6 +190,10 @@ class Stack:
     def stats(self) -> dict:
         return requests.get(f"{self.sim_url}/sim/stats", timeout=5).json()
 
+    def settle(self, timeout: float = 10.0) -> None:
+        """Wait until nothing is in flight between the simulator and the bot (see `settled`)."""
+        assert wait_for(lambda: settled(self.service, self.sim_url), timeout=timeout), "still busy"
+
     def stop(self) -> None:
         self.bot.stop()
         self.service.stop()
@@ -186,3 +217,15 @@ def stack_factory(db_url):
 @pytest.fixture
 def stack(stack_factory) -> Stack:
     return stack_factory()
+
+
+# --- tiers: `pytest -m "not slow"` for the quick loop; CI runs everything --------------------------
+SLOW_FIXTURES = {"stack", "stack_factory", "world"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """End-to-end tests (the bot and the simulator on real sockets) are slow; so are the ones marked
+    by hand (subprocesses, model training)."""
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)

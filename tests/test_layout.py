@@ -3,6 +3,7 @@ the channel adapters, no project import hidden in a function."""
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -13,13 +14,20 @@ ENTRY_POINTS = {"bot/app.py", "bot/cli.py", "bot/wsgi.py", "bot/__main__.py"}
 LAZY_ALLOWED = {"bot/cli.py"}
 
 
+@functools.lru_cache(maxsize=None)
+def _parsed(root: str) -> tuple:
+    out = []
+    for p in sorted((ROOT / root).rglob("*.py")):
+        rel = p.relative_to(ROOT).as_posix()
+        if "/migrations/" in rel or rel.startswith("bot/simulator/"):
+            continue
+        out.append((rel, ast.parse(p.read_text(encoding="utf-8"), rel)))
+    return tuple(out)
+
+
 def modules(*roots: str):
     for root in roots:
-        for p in sorted((ROOT / root).rglob("*.py")):
-            rel = p.relative_to(ROOT).as_posix()
-            if "/migrations/" in rel or rel.startswith("bot/simulator/"):
-                continue
-            yield rel, ast.parse(p.read_text(encoding="utf-8"), rel)
+        yield from _parsed(root)
 
 
 def imported(tree: ast.AST, rel: str) -> list[tuple[str, ast.AST]]:

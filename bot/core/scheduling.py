@@ -105,6 +105,7 @@ class Scheduler:
         self._aps = None
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
+        self.checks = 0           # leadership checks done (tests wait on it instead of sleeping)
 
     @property
     def is_leader(self) -> bool:
@@ -186,6 +187,7 @@ class Scheduler:
             except Exception:
                 log.exception("scheduler leadership check failed")
                 self._step_down()
+            self.checks += 1
             self._stop.wait(self.check_seconds)
         self._step_down("shutting down")
         try:

@@ -1,4 +1,5 @@
 """The command line as an operator meets it: a broken content file stops start-up with its name."""
+import pytest
 import shutil
 import subprocess
 import sys
@@ -7,6 +8,9 @@ import yaml
 
 from content.library import DEFAULT_DIR
 from tests.conftest import ROOT
+
+
+pytestmark = pytest.mark.slow   # each test runs the bot in a subprocess
 
 
 def test_serve_refuses_a_broken_content_file(tmp_path):

@@ -83,6 +83,7 @@ def test_yaml_syntax_error_names_the_line(tmp_path):
     assert errs[0].startswith("line ")
 
 
+@pytest.mark.slow
 def test_check_config_cli(tmp_path, raw):
     ok = subprocess.run([sys.executable, "-m", "bot", "check-config", str(ROOT / "config.yaml")],
                         capture_output=True, text=True, cwd=ROOT)
@@ -93,6 +94,7 @@ def test_check_config_cli(tmp_path, raw):
     assert bad.returncode == 1 and "groups.0.kind:" in bad.stdout
 
 
+@pytest.mark.slow
 def test_serve_refuses_a_bad_config_without_a_traceback(tmp_path, raw):
     raw["stations"][0]["chief"] = "nobody"
     r = subprocess.run([sys.executable, "-m", "bot", "serve", "--config", write(tmp_path, raw), "--port", "9"],

@@ -184,6 +184,7 @@ def test_an_image_campaign_sends_posters_the_robot_can_show(stack_factory):
     assert len(got) == 1 and got[0]["msgtype"] == "image"
 
 
+@pytest.mark.slow
 def test_a_campaign_with_an_empty_pool_stops_start_up_naming_the_key(tmp_path):
     import subprocess
     import sys
@@ -201,6 +202,7 @@ def test_a_campaign_with_an_empty_pool_stops_start_up_naming_the_key(tmp_path):
     assert "campaigns.0.draw_from: nothing to send to group school_parents" in r.stderr
 
 
+@pytest.mark.slow
 def test_campaigns_cli(tmp_path):
     import subprocess
     import sys

@@ -65,6 +65,7 @@ def test_stale_weights_are_reported_by_check_content(tmp_path, capsys):
     assert "warning: weights.json was trained on other examples" in out and "python -m bot train" in out
 
 
+@pytest.mark.slow
 def test_an_officer_teaches_a_new_pretext_by_adding_examples(tmp_path, capsys):
     lib = load_library()
     assert Matcher(lib).match(NEW_PRETEXT).intent != "touzi"
@@ -83,6 +84,7 @@ def test_an_officer_teaches_a_new_pretext_by_adding_examples(tmp_path, capsys):
     assert Matcher(retrained).match("明儿谁去县城 帮我捎瓶酱油").intent == "none"
 
 
+@pytest.mark.slow
 def test_training_refuses_examples_that_miss_an_intent(tmp_path, capsys):
     (tmp_path / "few.jsonl").write_text('{"text": "有人叫我刷单", "intent": "shuadan"}\n', encoding="utf-8")
     assert cmd_train(["--examples", str(tmp_path), "--out", str(tmp_path / "w.json")]) == 1

@@ -29,6 +29,7 @@ def test_dev_set_quality_bar(matcher):
     _check_bar(evaluate(matcher, _rows(DEV)))
 
 
+@pytest.mark.slow
 def test_dev_set_held_out_of_training_still_meets_the_bar():
     """Weights trained without the dev set (and without its copy in content/examples): the
     figure a resident's new message can expect, not the figure of a set the weights learned."""

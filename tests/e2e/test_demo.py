@@ -1,4 +1,5 @@
 """`python -m bot demo` as the README promises: both servers up, a question answered, Ctrl-C stops it."""
+import pytest
 import os
 import signal
 import subprocess
@@ -9,6 +10,9 @@ import yaml
 
 from bot.netutil import free_port
 from tests.conftest import ROOT, wait_for
+
+
+pytestmark = pytest.mark.slow   # each test runs the bot in a subprocess
 
 
 def test_demo_runs_answers_and_stops_cleanly(tmp_path):

@@ -58,7 +58,7 @@ def test_retried_group_callback_yields_one_reply(stack_factory):
     st = stack_factory(callback_timeout=0.3, handlers=[slow])
     msgid = st.say("dongguan_grid", "res_sun", "在吗")["msgid"]
     replies = wait_for(lambda: st.bot_messages("dongguan_grid"), timeout=8)
-    time.sleep(1.5)    # room for any duplicate to show up
+    st.settle()        # every retry delivered and answered: a duplicate would show now
     replies = st.bot_messages("dongguan_grid")
     assert [r["text"] for r in replies] == ["答复：在吗"]
     attempts = requests.get(f"{st.sim_url}/sim/deliveries", params={"msgid": msgid}, timeout=5).json()
@@ -71,7 +71,7 @@ def test_retried_app_callback_yields_one_reply(stack_factory):
     st = stack_factory(callback_timeout=0.3, handlers=[slow])
     msgid = st.say("dm:res_liu", "res_liu", "问一下")["msgid"]
     wait_for(lambda: st.bot_messages("dm:res_liu"), timeout=8)
-    time.sleep(1.5)
+    st.settle()
     assert [r["text"] for r in st.bot_messages("dm:res_liu")] == ["答复：问一下"]
     attempts = requests.get(f"{st.sim_url}/sim/deliveries", params={"msgid": msgid}, timeout=5).json()
     assert len(attempts) >= 2 and slow.calls == 1
@@ -86,14 +86,14 @@ def test_forged_callback_gets_403_and_no_action(stack):
                       params={"msg_signature": parts["msgsignature"], "timestamp": parts["timestamp"],
                               "nonce": parts["nonce"]}, timeout=5)
     assert r.status_code == 403
-    time.sleep(0.3)
+    stack.settle()
     assert inbound(stack) == 0 and stack.bot_messages("linkage") == []
 
 
 def test_external_group_never_reaches_the_bot(stack):
     r = stack.say("binhe_residents", "gridli", "@反诈哨兵 这是诈骗吗")
     assert r["delivered"] is False
-    time.sleep(0.3)
+    stack.settle()
     assert inbound(stack) == 0 and stack.bot_messages("binhe_residents") == []
 
 

@@ -1,5 +1,4 @@
 """Resident Q&A through the simulator: answers, follow-ups, help for chatter, the group rate limit."""
-import time
 
 from tests.conftest import wait_for
 
@@ -46,8 +45,7 @@ def test_chatter_gets_the_help_line_not_a_fraud_type(stack):
 def test_group_rate_limit_per_member(stack):
     for i, q in enumerate(["刷单返利是真的吗", "网上贷款要先交钱咋回事", "冒充客服退款咋认", "裸聊被敲诈咋办"]):
         stack.say("dongguan_grid", "res_sun", q)
-        time.sleep(0.2)
-    time.sleep(0.8)
+        stack.settle()                      # one at a time: the limit counts them in order
     assert len(stack.bot_messages("dongguan_grid")) == 3
     # another member is still answered
     ask(stack, "dongguan_grid", "res_liu", "有人让我买游戏装备私下转账", 4)

@@ -1,4 +1,5 @@
 """The scheduler: one leader across processes, jobs kept across restarts, never added twice."""
+import pytest
 import datetime as dt
 import time
 
@@ -40,6 +41,7 @@ def test_lease_has_one_holder_and_passes_on_when_it_runs_out(db_url):
     assert b.holder_now() == "b"
 
 
+@pytest.mark.slow
 def test_two_processes_run_each_job_once(db_url):
     CALLS.clear()
     jobs = [JobSpec(id="tick", func="tests.scheduler.test_scheduler:record", trigger=IntervalTrigger(seconds=1),
@@ -49,8 +51,9 @@ def test_two_processes_run_each_job_once(db_url):
     b = Scheduler(s2.ctx, jobs, lease_seconds=2, check_seconds=0.2).start()
     try:
         assert wait_for(lambda: a.is_leader or b.is_leader, timeout=5)
-        time.sleep(0.5)
-        assert (a.is_leader, b.is_leader).count(True) == 1
+        seen = (a.checks, b.checks)
+        assert wait_for(lambda: a.checks >= seen[0] + 2 and b.checks >= seen[1] + 2, timeout=5)
+        assert (a.is_leader, b.is_leader).count(True) == 1    # both checked twice more: still one leader
         assert wait_for(lambda: len(CALLS) >= 3, timeout=6)
         stamps = [t for _, t in CALLS]
         assert all(later - earlier > 0.5 for earlier, later in zip(stamps, stamps[1:]))   # not twice per second
@@ -71,7 +74,6 @@ def test_restart_keeps_jobs_without_duplicates_and_replaces_a_changed_trigger(db
     assert wait_for(lambda: first.is_leader, timeout=5)
     before = first._aps.get_job("daily").next_run_time
     first.stop()
-    time.sleep(0.2)
     again = Scheduler(svc.ctx, jobs, check_seconds=0.1).start()       # same config: nothing reset or added
     assert wait_for(lambda: again.is_leader, timeout=5)
     assert [j.id for j in again._aps.get_jobs()] == ["daily"]
@@ -98,6 +100,7 @@ def test_a_run_missed_while_down_happens_once_on_start(db_url):
     assert CALLS == []
     s = Scheduler(svc.ctx, jobs, check_seconds=0.1).start()
     assert wait_for(lambda: CALLS, timeout=5)
-    time.sleep(0.5)
+    # once run, the job is due again only in an hour: nothing can run it a second time now
+    assert wait_for(lambda: s._aps.get_job("missed").next_run_time > utcnow(), timeout=5)
     assert [tag for tag, _ in CALLS] == ["missed"]
     s.stop()

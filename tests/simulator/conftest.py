@@ -149,6 +149,7 @@ class Sim:
 
     def __init__(self, srv, config):
         self.url, self.state, self.config = srv.url, srv.state, config
+        self.deliverer = srv.deliverer
         self.http = requests.Session()
         self.http.trust_env = False
 
@@ -183,6 +184,10 @@ class Sim:
                 return v
             time.sleep(0.03)
         raise AssertionError(f"timed out waiting for {what}")
+
+    def idle(self, timeout=10.0):
+        """Wait until every delivery (first tries and retries) has ended."""
+        assert self.deliverer.wait_idle(timeout), "deliveries still running"
 
     def bot_messages(self, chat):
         return [m for m in self.messages(chat) if m["from"] == "bot"]

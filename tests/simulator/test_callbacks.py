@@ -69,7 +69,7 @@ def test_non_200_is_retried_three_more_times_then_given_up(sim, fakebot):
     fakebot.on_aibot = lambda msg, n: (500, "oops")
     msgid = sim.say(GROUP, "res_liu", "hello").json()["msgid"]
     sim.wait_for(lambda: len(sim.deliveries(msgid=msgid)) == 4, what="4 attempts")
-    time.sleep(0.2)
+    sim.idle()
     d = sim.deliveries(msgid=msgid)
     assert [(x["attempt"], x["status"], x["reply_kind"]) for x in d] == [(i, 500, "http_error") for i in (1, 2, 3, 4)]
     assert sim.bot_messages(GROUP) == []
@@ -78,7 +78,7 @@ def test_non_200_is_retried_three_more_times_then_given_up(sim, fakebot):
 def test_empty_200_is_not_retried(sim, fakebot):
     msgid = sim.say(GROUP, "res_liu", "hello").json()["msgid"]
     fakebot.wait(1)
-    time.sleep(0.5)
+    sim.idle()
     assert [x["reply_kind"] for x in sim.deliveries(msgid=msgid)] == ["empty"]
     assert len(fakebot.received) == 1
 
@@ -118,7 +118,7 @@ def test_reply_with_bad_signature_is_flagged_and_not_shown(sim, fakebot):
     msgid = sim.say(GROUP, "res_liu", "问").json()["msgid"]
     d = sim.wait_for(lambda: sim.deliveries(msgid=msgid), what="delivery")
     assert d[0]["reply_kind"] == "bad_signature" and d[0]["problems"]
-    time.sleep(0.1)
+    sim.idle()
     assert sim.bot_messages(GROUP) == []
 
 
@@ -152,7 +152,7 @@ def test_external_chat_is_recorded_but_not_delivered(sim, fakebot):
     assert r.status_code == 200
     j = r.json()
     assert j["delivered"] is False and j["reason"]
-    time.sleep(0.3)
+    sim.idle()
     assert fakebot.received == []
     assert [m["from"] for m in sim.messages(EXTERNAL)] == ["gridli"]
 
@@ -287,6 +287,6 @@ def test_group_messages_without_mention_or_bot_are_not_delivered(sim, fakebot):
              params=p)
     r = sim.say("tmp1", "res_liu", "有机器人吗").json()
     assert r["delivered"] is False
-    time.sleep(0.2)
+    sim.idle()
     assert fakebot.received == []
     assert [m["text"] for m in sim.messages(GROUP)] == ["大家好"]

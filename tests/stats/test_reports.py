@@ -11,6 +11,7 @@ from bot.cli import main
 from tests.stats.conftest import NOW
 
 
+@pytest.mark.slow
 def test_charts_are_pngs_drawn_with_a_cjk_font(small):
     path, family = reports.cjk_font()
     assert family and path
@@ -52,6 +53,7 @@ def test_the_workbook_has_a_sheet_per_table_with_chinese_headers(small):
     assert list(wb["月度趋势"].iter_rows(values_only=True))[-1] == ("2026-11", 8, 127800.5 + 21000 + 300)
 
 
+@pytest.mark.slow
 def test_report_command_writes_the_workbook_and_the_charts(small, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", small.config.database.url)
     assert main(["report", "weekly", "--date", "2026-11-18", "--xlsx", str(tmp_path / "w.xlsx"),

@@ -1,6 +1,5 @@
 """Warning dispatch end to end through the WeCom simulator: what the police and the liaisons see."""
 import json
-import time
 
 import requests
 from sqlalchemy import select
@@ -156,7 +155,7 @@ def test_retried_callback_creates_one_warning(stack_factory):
     st.sim_post("/sim/faults", {"api": "callback", "duplicate": True, "count": 1})
     r = st.say("linkage", "police_duty", WARNING)
     said(st, "linkage", 1, "【预警 YJ-")
-    time.sleep(1.0)
+    st.settle()
     attempts = requests.get(f"{st.sim_url}/sim/deliveries", params={"msgid": r["msgid"]}, timeout=5).json()
     assert len(attempts) >= 2
     assert len(warnings(st)) == 1

@@ -14,7 +14,7 @@ from bot.simulator import create_simulator
 from bot.warnings.models import WarningEvent
 from bot.core.scheduling import JobSpec, Scheduler
 from scheduler.warnings import run_daily_summary, run_sweep, warning_jobs
-from tests.conftest import demo_config, wait_for
+from tests.conftest import demo_config, settled, wait_for
 
 
 class Clock:
@@ -81,8 +81,7 @@ def world(db_url):
 
 def settle(world, svc):
     svc.sender.drain()
-    import time
-    time.sleep(0.2)
+    assert wait_for(lambda: settled(svc, world.sim_url))
 
 
 def test_steps_at_their_times_each_once_and_after_a_restart(world):
