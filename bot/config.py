@@ -183,8 +183,13 @@ class SenderConfig(_Model):
     max_attempts: int = Field(8, ge=1)
     backoff_base_seconds: float = Field(1.0, gt=0)
     backoff_max_seconds: float = Field(300.0, gt=0)
-    http_timeout_seconds: float = Field(5.0, gt=0)
+    # how long to wait for WeCom's answer once the request is sent; past it the outcome is unknown
+    # (WeCom may have taken the message), so waiting longer is better than guessing
+    http_timeout_seconds: float = Field(15.0, gt=0)
     poll_seconds: float = Field(1.0, gt=0)
+    # a claim holds its rows this long before their attempts start; a sender that dies leaves them to
+    # another sender after this (an attempt under way holds its row for the request's time + half this)
+    claim_seconds: float = Field(60.0, ge=1)
     token_refresh_margin_seconds: int = Field(300, ge=0)
 
 

@@ -77,6 +77,12 @@ class OutboxMessage(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     claimed_until: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime)
+    # the claim's token: a sender writes a row (and starts an attempt) only while the token is its own
+    claim_token: Mapped[Optional[str]] = mapped_column(String(32))
+    # set when an attempt's request leaves; a claim taken over with this set had an attempt whose
+    # outcome nobody knows (its sender died), counted in unknown_outcomes like a timed-out answer
+    attempt_started_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime)
+    unknown_outcomes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_error: Mapped[Optional[str]] = mapped_column(Text)
     source: Mapped[Optional[str]] = mapped_column(String(100))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -10,6 +10,7 @@ from typing import Optional
 
 from bot.channels.base import Adapter, SendError
 from bot.channels.wecom_api import upload_image
+from bot.channels.wecom_app import DUPLICATE_CHECK
 
 
 class AppchatAdapter(Adapter):
@@ -46,13 +47,16 @@ class AppchatAdapter(Adapter):
 
     def render(self, row) -> dict:
         p = row.payload
+        # WeCom documents the duplicate check for message/send only; it is asked for here too, but the
+        # guarantee of this channel does not count on it (README, reliability)
+        head = {"chatid": row.target, **DUPLICATE_CHECK}
         if row.msgtype == "text":
             msgtype = "markdown" if p.get("rich") else "text"
-            return {"chatid": row.target, "msgtype": msgtype, msgtype: {"content": self._names_line(p) + p["text"]}}
+            return {**head, "msgtype": msgtype, msgtype: {"content": self._names_line(p) + p["text"]}}
         if row.msgtype == "image":
-            return {"chatid": row.target, "msgtype": "image", "image": {"media_id": upload_image(self.runtime.api, p)}}
+            return {**head, "msgtype": "image", "image": {"media_id": upload_image(self.runtime.api, p)}}
         if row.msgtype == "news":
-            return {"chatid": row.target, "msgtype": "news", "news": {"articles": p["articles"]}}
+            return {**head, "msgtype": "news", "news": {"articles": p["articles"]}}
         raise SendError(-10, f"an app group chat cannot send {row.msgtype}", retriable=False)
 
     def deliver(self, row) -> dict:

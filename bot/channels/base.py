@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from bot.models import OutboxMessage
 
 IMAGE_MAX_BYTES = 2 * 1024 * 1024
+# seconds to connect to WeCom; its answer may then take sender.http_timeout_seconds
+CONNECT_TIMEOUT = 5.0
 
 
 class Unreachable(Exception):
@@ -42,13 +44,16 @@ class Unsupported(Exception):
 
 
 class SendError(Exception):
-    """A send that failed. retriable: worth trying again later; otherwise final for that row."""
+    """A send that failed. retriable: worth trying again later; otherwise final for that row.
+    unknown: the request left but no answer came (a timeout, a connection cut mid-answer): WeCom may
+    have taken it, and only a channel with WeCom's duplicate check can resend it without a repeat."""
 
-    def __init__(self, errcode: int, errmsg: str, retriable: bool):
+    def __init__(self, errcode: int, errmsg: str, retriable: bool, unknown: bool = False):
         super().__init__(f"errcode {errcode}: {errmsg}")
         self.errcode = errcode
         self.errmsg = errmsg
         self.retriable = retriable
+        self.unknown = unknown
 
 
 @dataclass(frozen=True)
@@ -199,6 +204,10 @@ class Adapter:
                 p.pop("mention_mobiles", None)
             out.append(p)
         return out
+
+    def request_seconds(self) -> float:
+        """The longest one send can take (the sender holds the row at least this long)."""
+        return CONNECT_TIMEOUT + self.config.sender.http_timeout_seconds
 
     def deliver(self, row: "OutboxMessage") -> dict:
         """Render the row's payload into the wire format and send it; raises SendError."""

@@ -7,14 +7,16 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import socket
 import threading
 from typing import Optional
 
 import requests
 from sqlalchemy import delete
 from sqlalchemy.orm import sessionmaker
+from urllib3.exceptions import NewConnectionError
 
-from bot.channels.base import SendError, check_image, image_bytes
+from bot.channels.base import CONNECT_TIMEOUT, SendError, check_image, image_bytes
 from bot.config import Config
 from bot.db import session_scope, upsert, utcnow
 from bot.models import AccessToken
@@ -29,6 +31,18 @@ CONFIG_ERRORS = {40013, 40001, 40091}
 
 class ApiError(SendError):
     """An error answer of WeCom's (or the official account's) server API."""
+
+
+
+def _never_left(e: BaseException) -> bool:
+    """True when a requests error happened before the request was sent (refused, no such host)."""
+    seen: set[int] = set()
+    while isinstance(e, BaseException) and id(e) not in seen:
+        if isinstance(e, (ConnectionRefusedError, socket.gaierror, NewConnectionError)):
+            return True
+        seen.add(id(e))
+        e = getattr(e, "reason", None) or e.__cause__ or e.__context__
+    return False
 
 
 class WeComApi:
@@ -138,9 +152,17 @@ class WeComApi:
 
     def _request(self, method, url, **kw) -> dict:
         try:
-            r = self.http.request(method, url, timeout=self.timeout, **kw)
-        except requests.RequestException as e:
+            r = self.http.request(method, url, timeout=(CONNECT_TIMEOUT, self.timeout), **kw)
+        except (requests.ConnectTimeout, requests.exceptions.InvalidURL) as e:
             raise ApiError(-2, f"network: {type(e).__name__}", retriable=True)
+        except requests.ConnectionError as e:
+            # refused before anything was sent, or cut after the request left: only the first is sure
+            sent = not _never_left(e)
+            raise ApiError(-2, f"network: {type(e).__name__}" + (" (the request may have arrived)" if sent else ""),
+                           retriable=True, unknown=sent)
+        except requests.RequestException as e:    # ReadTimeout and the like: the request had left
+            raise ApiError(-2, f"network: {type(e).__name__} (no answer; the request may have arrived)",
+                           retriable=True, unknown=True)
         if r.status_code >= 500:
             raise ApiError(-3, f"HTTP {r.status_code}", retriable=True)
         try:

@@ -24,6 +24,7 @@ from bot.core.message import Message
 
 log = logging.getLogger(__name__)
 
+DUPLICATE_CHECK = {"enable_duplicate_check": 1, "duplicate_check_interval": 4 * 3600}
 # interactive task cards (message/send, interactive_taskcard; message/update_taskcard): UTF-8 bytes
 CARD_TITLE_BYTES, CARD_DESCRIPTION_BYTES, CARD_LABEL_BYTES = 128, 512, 18
 
@@ -32,6 +33,7 @@ class AppAdapter(Adapter):
     name = "app"
     # a member may read the app in WeChat (微信插件), which shows no markdown: plain text only
     markup = False
+    idempotent = True
     text_limit = 2048
     kinds = ("text", "card", "card_update")
     reaches_members = True
@@ -73,7 +75,9 @@ class AppAdapter(Adapter):
     # --- outbound -----------------------------------------------------------------------------
     def render(self, row) -> dict:
         p = row.payload
-        body: dict = {"touser": row.target, "agentid": self.config.wecom.agent_id}
+        # WeCom drops a request with the same JSON inside the interval (4 h at most): a resend after an
+        # unknown outcome (a timeout, a sender killed mid-request) reaches the member once
+        body: dict = {"touser": row.target, "agentid": self.config.wecom.agent_id, **DUPLICATE_CHECK}
         if row.msgtype == "text":
             msgtype = "markdown" if p.get("rich") else "text"
             return {**body, "msgtype": msgtype, msgtype: {"content": p["text"]}}

@@ -14,7 +14,7 @@ import datetime as dt
 import logging
 from typing import TYPE_CHECKING, Callable, Iterable, Optional
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import case, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels.base import Address, Unreachable, image_payload, text_payload
@@ -182,50 +182,73 @@ class Outbox:
 
 
 # --- the states of a row: every change goes through these ------------------------------------------
+#
+# A sender claims rows with a token (pending → sending until a time). Before each attempt it checks
+# that the claim is still its own and extends it to cover the request (begin_attempt); every write of
+# the outcome is made only under the same token. So a sender whose claim ran out and was taken over
+# can neither send that row nor record anything about it: the claim is fenced.
 _T = OutboxMessage.__table__
 
 
 def due_condition(now: dt.datetime):
-    """Rows a sender may take: pending ones, and claims whose sender died."""
+    """Rows a sender may take: pending ones, and claims whose sender died (or stopped)."""
     return or_(_T.c.state == "pending", (_T.c.state == "sending") & (_T.c.claimed_until < now))
 
 
-def claim(session: Session, row_id: int, now: dt.datetime, until: dt.datetime) -> bool:
-    """pending (or an expired claim) → sending until `until`; False when another sender was first."""
-    res = session.execute(update(_T).where(_T.c.id == row_id, due_condition(now))
-                          .values(state="sending", claimed_until=until))
+def claim(session: Session, row_id: int, now: dt.datetime, until: dt.datetime, token: str) -> bool:
+    """pending (or an expired claim) → sending until `until` under `token`; False when another
+    sender was first. Taking over a claim whose attempt had started counts an unknown outcome: that
+    request may or may not have reached WeCom."""
+    res = session.execute(update(_T).where(_T.c.id == row_id, due_condition(now)).values(
+        state="sending", claimed_until=until, claim_token=token, attempt_started_at=None,
+        unknown_outcomes=_T.c.unknown_outcomes + case((_T.c.attempt_started_at.is_not(None), 1), else_=0)))
     return res.rowcount == 1
 
 
-def _set(session: Optional[Session], sessions: Optional[sessionmaker], row_id: int, **values) -> None:
-    stmt = update(_T).where(_T.c.id == row_id).values(**values)
+def _owned(row_id: int, token: str):
+    return (_T.c.id == row_id) & (_T.c.claim_token == token) & (_T.c.state == "sending")
+
+
+def _set(sessions: sessionmaker, session: Optional[Session], where, **values) -> bool:
+    stmt = update(_T).where(where).values(**values)
     if session is not None:
-        session.execute(stmt)
-        return
+        return session.execute(stmt).rowcount == 1
     with session_scope(sessions) as s:
-        s.execute(stmt)
+        return s.execute(stmt).rowcount == 1
 
 
-def mark_sent(session: Session, row_id: int, *, attempts: int, at: dt.datetime, result: dict) -> None:
-    """sending → sent, with WeCom's answer."""
-    _set(session, None, row_id, state="sent", sent_at=at, attempts=attempts, claimed_until=None, last_error=None,
-         result=result)
+def begin_attempt(sessions: sessionmaker, row_id: int, token: str, now: dt.datetime, until: dt.datetime) -> bool:
+    """The claim is still ours: mark the attempt started and hold the row until `until` (long enough
+    for the request). False: the claim ran out and may be someone else's now; do not send."""
+    return _set(sessions, None, _owned(row_id, token) & (_T.c.claimed_until >= now),
+                attempt_started_at=now, claimed_until=until)
 
 
-def defer(sessions: sessionmaker, row_id: int, until: dt.datetime) -> None:
-    """sending → pending, not yet tried: the addressee's rate limit is used up until `until`."""
-    _set(None, sessions, row_id, state="pending", next_attempt_at=until, claimed_until=None)
+def mark_sent(session: Session, row_id: int, token: str, *, attempts: int, at: dt.datetime, result: dict) -> bool:
+    """sending → sent, with WeCom's answer (False: the claim was not ours any more)."""
+    return _set(None, session, _owned(row_id, token), state="sent", sent_at=at, attempts=attempts,
+                claimed_until=None, attempt_started_at=None, last_error=None, result=result)
 
 
-def retry_later(sessions: sessionmaker, row_id: int, *, attempts: int, reason: str, at: dt.datetime) -> None:
-    """sending → pending: the attempt failed and is tried again at `at`."""
-    _set(None, sessions, row_id, state="pending", attempts=attempts, last_error=reason, claimed_until=None,
-         next_attempt_at=at)
+def defer(sessions: sessionmaker, row_id: int, token: str, until: dt.datetime) -> bool:
+    """sending → pending, not tried: the addressee's rate limit is used up until `until`."""
+    return _set(sessions, None, _owned(row_id, token), state="pending", next_attempt_at=until, claimed_until=None)
 
 
-def mark_dead(sessions: sessionmaker, row_id: int, *, attempts: int, reason: str) -> None:
+def retry_later(sessions: sessionmaker, row_id: int, token: str, *, attempts: int, reason: str, at: dt.datetime,
+                unknown: bool = False) -> bool:
+    """sending → pending: the attempt failed (or its outcome is unknown) and is tried again at `at`."""
+    extra = {"unknown_outcomes": _T.c.unknown_outcomes + 1} if unknown else {}
+    return _set(sessions, None, _owned(row_id, token), state="pending", attempts=attempts, last_error=reason,
+                claimed_until=None, attempt_started_at=None, next_attempt_at=at, **extra)
+
+
+def mark_dead(sessions: sessionmaker, row_id: int, token: str, *, attempts: int, reason: str,
+              unknown: bool = False) -> bool:
     """sending → dead: a final error, or too many attempts."""
-    _set(None, sessions, row_id, state="dead", attempts=attempts, last_error=reason, claimed_until=None)
+    extra = {"unknown_outcomes": _T.c.unknown_outcomes + 1} if unknown else {}
+    return _set(sessions, None, _owned(row_id, token), state="dead", attempts=attempts, last_error=reason,
+                claimed_until=None, attempt_started_at=None, **extra)
 
 
 def requeue_dead(sessions: sessionmaker, now: dt.datetime) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Callable, Optional
 
@@ -28,7 +29,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-CLAIM_SECONDS = 60
 
 
 class Sender:
@@ -45,7 +45,9 @@ class Sender:
 
     # --- claiming -----------------------------------------------------------------------
     def claim(self, limit: int = 50) -> list[OutboxMessage]:
+        """Take up to `limit` due rows under a fresh claim token (the rows carry it)."""
         now = self.clock()
+        token = uuid.uuid4().hex
         with session_scope(self.sessions) as s:
             q = (select(OutboxMessage.id).where(states.due_condition(now), OutboxMessage.next_attempt_at <= now)
                  .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit))
@@ -54,8 +56,8 @@ class Sender:
             ids = list(s.scalars(q))
             if not ids:
                 return []
-            until = now + dt.timedelta(seconds=CLAIM_SECONDS)
-            claimed = [row_id for row_id in ids if states.claim(s, row_id, now, until)]
+            until = now + dt.timedelta(seconds=self.config.sender.claim_seconds)
+            claimed = [row_id for row_id in ids if states.claim(s, row_id, now, until, token)]
             return list(s.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(claimed))
                                   .order_by(OutboxMessage.id)))
 
@@ -94,6 +96,7 @@ class Sender:
 
     # --- one row ------------------------------------------------------------------------
     def _send_row(self, row: OutboxMessage) -> None:
+        token = row.claim_token
         adapter = self.channels[row.channel] if row.channel in self.channels else None
         if adapter is None:
             self._failed(row, None, SendError(-10, f"unknown outbox channel {row.channel!r}", retriable=False))
@@ -102,8 +105,14 @@ class Sender:
         if limit:
             wait = self._target_wait(row, limit)
             if wait is not None:
-                states.defer(self.sessions, row.id, wait)
+                states.defer(self.sessions, row.id, token, wait)
                 return
+        now = self.clock()
+        # the row stays ours for the whole request, however slow the answer: no other sender may send it
+        hold = dt.timedelta(seconds=adapter.request_seconds() + self.config.sender.claim_seconds / 2)
+        if not states.begin_attempt(self.sessions, row.id, token, now, now + hold):
+            log.warning("outbox %s: the claim ran out before its attempt; another sender has it now", row.id)
+            return
         try:
             result = adapter.deliver(row)
         except SendError as e:
@@ -114,24 +123,27 @@ class Sender:
             self._failed(row, adapter, SendError(-9, f"{type(e).__name__}: {e}", retriable=True))
             return
         with session_scope(self.sessions) as s:
-            states.mark_sent(s, row.id, attempts=row.attempts + 1, at=self.clock(), result=result)
-            adapter.on_sent(s, row, result)
+            if states.mark_sent(s, row.id, token, attempts=row.attempts + 1, at=self.clock(), result=result):
+                adapter.on_sent(s, row, result)
+            else:
+                log.error("outbox %s: sent, but its claim had been taken over meanwhile", row.id)
 
     def _failed(self, row: OutboxMessage, adapter, err: SendError) -> None:
         attempts = row.attempts + 1
         reason = mask_phone(str(err))[:500]
         cfg = self.config.sender
+        token = row.claim_token
         if not err.retriable or attempts >= cfg.max_attempts:
             log.error("outbox %s to %s %s is dead after %d attempts: %s", row.id, row.channel,
                       mask_phone(row.target), attempts, reason)
-            states.mark_dead(self.sessions, row.id, attempts=attempts, reason=reason)
-            if adapter is not None:
+            if states.mark_dead(self.sessions, row.id, token, attempts=attempts, reason=reason, unknown=err.unknown) \
+                    and adapter is not None:
                 adapter.on_dead(row, reason)
             return
         delay = min(cfg.backoff_base_seconds * 2 ** (attempts - 1), cfg.backoff_max_seconds)
         delay = adapter.retry_delay(err, delay) if adapter is not None else delay
         log.warning("outbox %s: attempt %d failed (%s); next in %.1fs", row.id, attempts, reason, delay)
-        states.retry_later(self.sessions, row.id, attempts=attempts, reason=reason,
+        states.retry_later(self.sessions, row.id, token, attempts=attempts, reason=reason, unknown=err.unknown,
                            at=self.clock() + dt.timedelta(seconds=delay))
 
     def _target_wait(self, row: OutboxMessage, limit) -> Optional[dt.datetime]:

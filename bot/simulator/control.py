@@ -187,8 +187,8 @@ def faults():
     from .state import APIS
     if api != "*" and api not in APIS:
         return _bad(400, f"unknown api {api!r}; one of {', '.join(APIS)} or *")
-    if body.get("errcode") is None and not body.get("slow_ms"):
-        return _bad(400, "give errcode and/or slow_ms")
+    if body.get("errcode") is None and not body.get("slow_ms") and not body.get("slow_after_ms"):
+        return _bad(400, "give errcode, slow_ms (late, before acting) and/or slow_after_ms (acts, then answers late)")
     try:
         st.add_fault(body)
     except (TypeError, ValueError) as e:

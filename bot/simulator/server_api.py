@@ -99,6 +99,9 @@ def api(name: str, *, token: bool = True, json_body: bool = True, webhook: bool 
                     extra = fn(state, body) or {}
                 except ApiError as e:
                     return _answer(state, e.code, e.detail, e.extra, headers=webhook)
+                if fault and fault.get("slow_after_ms"):
+                    # done, but the answer is late: a client that gives up first never learns it worked
+                    time.sleep(fault["slow_after_ms"] / 1000.0)
                 return _answer(state, 0, extra=extra, headers=webhook)
             finally:
                 with state.lock:

@@ -298,7 +298,8 @@ class SimState:
     def add_fault(self, spec: dict) -> dict:
         api = spec.get("api", "*")
         f = {"api": api, "count": int(spec.get("count", 1)), "errcode": spec.get("errcode"),
-             "slow_ms": int(spec.get("slow_ms", 0) or 0), "errmsg": spec.get("errmsg")}
+             "slow_ms": int(spec.get("slow_ms", 0) or 0), "errmsg": spec.get("errmsg"),
+             "slow_after_ms": int(spec.get("slow_after_ms", 0) or 0)}
         if f["errcode"] is not None:
             f["errcode"] = int(f["errcode"])
         with self.lock:
