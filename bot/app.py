@@ -82,7 +82,8 @@ class Service:
         self.ctx = Context(config=config, sessions=self.sessions, outbox=self.outbox, clock=clock,
                            library=self.library, matcher=self.matcher, venues=self.venues, router=self.router,
                            channels=self.channels, engine=self.engine)
-        self.inbox = Inbox(self.ctx, self.router, self.outbox, deadline=config.wecom.reply_deadline_seconds)
+        self.inbox = Inbox(self.ctx, self.router, self.outbox, deadline=config.wecom.reply_deadline_seconds,
+                           lease_seconds=config.wecom.handling_lease_seconds)
         self.scheduler = None
 
     def scheduled_jobs(self) -> list[JobSpec]:
@@ -90,6 +91,7 @@ class Service:
         return scheduler.all_jobs(self.config) + [j for a in self.channels for j in a.jobs()]
 
     def start(self, sender: bool = True, scheduler: bool = True) -> None:
+        self.inbox.start()
         if sender:
             self.sender.start()
         if scheduler and self.scheduler is None:

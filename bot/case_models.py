@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Optional
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.db import Base, UTCDateTime, utcnow
@@ -47,6 +47,7 @@ class FraudCase(Base):
 class CaseFollowUp(Base):
     """A victim follow-up (回访): who called or visited, when, how, and what came of it."""
     __tablename__ = "case_follow_up"
+    __table_args__ = (UniqueConstraint("source_ref", name="uq_case_follow_up_source_ref"),)
 
     id: Mapped[int] = mapped_column(_ID, primary_key=True)
     case_id: Mapped[int] = mapped_column(_ID, ForeignKey("fraud_case.id", ondelete="CASCADE"), index=True)
@@ -55,6 +56,8 @@ class CaseFollowUp(Base):
     method: Mapped[str] = mapped_column(String(16), default="电话")
     note: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # the message it came from (`#回访` in the linkage group): the same message twice records it once
+    source_ref: Mapped[Optional[str]] = mapped_column(String(255))
 
 
 class HouseholdPledge(Base):

@@ -315,13 +315,13 @@ def find_case(session, case_no: str) -> FraudCase:
 
 
 def add_follow_up(sessions, case_no: str, *, by: str, note: str, method: str = "电话",
-                  at: Optional[dt.datetime] = None) -> CaseFollowUp:
+                  at: Optional[dt.datetime] = None, source_ref: Optional[str] = None) -> bool:
+    """Record a follow-up of a case; False when the message `source_ref` recorded it before."""
     with session_scope(sessions) as s:
         c = find_case(s, case_no)
-        f = CaseFollowUp(case_id=c.id, at=at or utcnow(), by=by, method=method, note=note)
-        s.add(f)
-        s.flush()
-        return f
+        return insert_unless_exists(s, CaseFollowUp, dict(
+            case_id=c.id, at=at or utcnow(), by=by, method=method, note=note, created_at=utcnow(),
+            source_ref=source_ref or f"cli:{uuid.uuid4().hex}"), ["source_ref"]) is not None
 
 
 def follow_ups(sessions, case_no: str) -> tuple[FraudCase, list[CaseFollowUp]]:

@@ -80,6 +80,9 @@ class WecomConfig(_Model):
     # WeCom drops a callback answered after 5 s and retries it; answer passively only
     # while well inside that, otherwise send the reply actively.
     reply_deadline_seconds: float = Field(3.0, gt=0, le=4.5)
+    # a message is handled under a lease that its process renews; if the process dies, the message is
+    # taken up again after this (by WeCom's next retry, or by the recovery job)
+    handling_lease_seconds: float = Field(30.0, ge=3)
     replay_window_seconds: int = Field(300, ge=10)
     max_body_bytes: int = Field(64 * 1024, ge=1024)
 
@@ -189,7 +192,7 @@ class SenderConfig(_Model):
     poll_seconds: float = Field(1.0, gt=0)
     # a claim holds its rows this long before their attempts start; a sender that dies leaves them to
     # another sender after this (an attempt under way holds its row for the request's time + half this)
-    claim_seconds: float = Field(60.0, ge=1)
+    claim_seconds: float = Field(30.0, ge=1)
     token_refresh_margin_seconds: int = Field(300, ge=0)
 
 

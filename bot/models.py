@@ -18,7 +18,8 @@ class InboundMessage(Base):
     """
     __tablename__ = "inbound_message"
     __table_args__ = (UniqueConstraint("channel", "dedupe_key", name="uq_inbound_channel_key"),
-                      Index("ix_inbound_chat_sender_time", "chat_id", "sender", "received_at"))
+                      Index("ix_inbound_chat_sender_time", "chat_id", "sender", "received_at"),
+                      Index("ix_inbound_state_lease", "state", "lease_until"))
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     channel: Mapped[str] = mapped_column(String(16))
@@ -42,6 +43,15 @@ class InboundMessage(Base):
     passive_reply: Mapped[Optional[str]] = mapped_column(Text)
     error: Mapped[Optional[str]] = mapped_column(Text)
     finished_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime)
+    # the message as the channel gave it, so that another process can handle it again
+    message: Mapped[Optional[dict]] = mapped_column(JSON)
+    # while processing: handled by the holder of handler_token until lease_until (renewed while it
+    # works); a lease that runs out means the process died, and a retry or the recovery job takes over
+    lease_until: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime)
+    handler_token: Mapped[Optional[str]] = mapped_column(String(32))
+    # the replies, written in the transaction that made the message's changes: a handler run again
+    # answers these instead of making the changes twice
+    applied_reply: Mapped[Optional[str]] = mapped_column(Text)
 
 
 class CallbackSignature(Base):

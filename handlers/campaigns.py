@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 
 from bot import campaigns as cp
 from bot.core.context import Context
+from bot.core.inbox import received_at
 from bot.core.message import Message, Reply
 from bot.core.router import Handler
 from bot.stats import priority_weights
@@ -43,7 +44,11 @@ class CampaignHandler(Handler):
             return [Reply(f"已恢复“{name}”。")]
         if action == "预览":
             return [Reply(preview_text(ctx, campaign, now))]
-        slot = now.replace(second=0, microsecond=0)
+        # the slot is the minute the message was first heard: the same message handled again (after a
+        # crash) runs the same slot, which sends nothing twice
+        with ctx.sessions() as s:
+            heard = received_at(s, msg) or now
+        slot = heard.replace(second=0, microsecond=0)
         result = cp.run_slot(ctx, campaign, slot, now, weights=priority_weights(ctx.sessions, ctx.config, now)[0])
         return [Reply(f"“{name}”已立即推送：{result.summary()}。")]
 

@@ -100,7 +100,10 @@ class PledgeHandler(Handler):
         new = cases.record_pledge(ctx.sessions, unit=group.unit, households=n, note=m.group(2).strip(),
                             by=msg.sender, source_ref=f"{msg.channel}:{msg.dedupe_key}", at=ctx.clock())
         unit = ctx.config.unit_name(group.unit)
-        return [Reply(f"已登记：{unit} 家庭防骗承诺书 {n} 户。" if new else "这条登记已记录过。")]
+        # recorded once per message: the same message handled again (after a crash) answers the same
+        log.info("pledge %s for %s: %s households (%s)", "recorded" if new else "already recorded", group.unit, n,
+                 msg.dedupe_key)
+        return [Reply(f"已登记：{unit} 家庭防骗承诺书 {n} 户。")]
 
 
 FOLLOW_UP_USAGE = ("用法：#回访 案件编号 情况说明（记录一次回访，可用“走访：”“电话：”开头说明方式）；"
@@ -129,7 +132,7 @@ class FollowUpHandler(Handler):
         try:
             if note:
                 cases.add_follow_up(sessions, case_no, by=msg.sender, note=note[:1000], method=method,
-                                    at=ctx.clock())
+                                    at=ctx.clock(), source_ref=f"{msg.channel}:{msg.dedupe_key}")
             case, items = cases.follow_ups(sessions, case_no)
         except cases.CaseError as e:
             return [Reply(f"{e}。{FOLLOW_UP_USAGE}")]

@@ -11,6 +11,7 @@ from typing import Optional
 
 from bot import warnings as wn
 from bot.core.context import Context
+from bot.core.inbox import record_applied
 from bot.core.message import Message, Reply
 from bot.core.router import Handler
 from bot.db import session_scope
@@ -31,15 +32,19 @@ class _WarningHandler(Handler):
     roles = POLICE
     chats = LINKAGE
 
-    def change(self, ctx: Context, fn) -> list[Reply]:
-        """Run fn(session, ctx) in one transaction; wake the sender after the commit."""
+    def change(self, msg: Message, ctx: Context, fn, one_to_one: bool = False) -> list[Reply]:
+        """Run fn(session, ctx) in one transaction, with the answer recorded in it (a message taken up
+        again after a crash answers it instead of acting twice); wake the sender after the commit.
+        one_to_one: the answer goes to a chat that is not the linkage group (phone numbers masked)."""
         try:
             with session_scope(ctx.sessions) as s:
                 text = fn(s, ctx)
+                replies = [Reply(mask_phone(text) if one_to_one else text)]
+                record_applied(s, msg, replies)
         except wn.WarningError as e:
-            return [Reply(str(e))]
+            return [Reply(mask_phone(str(e)) if one_to_one else str(e))]
         ctx.outbox.notify()
-        return [Reply(text)]
+        return replies
 
 
 class CreateHandler(_WarningHandler):
@@ -70,7 +75,7 @@ class SignHandler(_WarningHandler):
     def handle(self, msg: Message, ctx: Context, args: str = "") -> list[Reply]:
         if not wn.normalize_number(args):
             return [Reply(f"用法：{self.usage}（例如 #签收 YJ-20261128-001）")]
-        return self.change(ctx, lambda s, c: wn.sign(
+        return self.change(msg, ctx, lambda s, c: wn.sign(
             s, c, wn.get_or_fail(s, args), actor=msg.sender, channel=msg.channel, ref=_ref(msg), now=ctx.clock()))
 
 
@@ -85,7 +90,7 @@ class ReportHandler(_WarningHandler):
         if len(parts) < 2 or not wn.normalize_number(parts[0]) or parts[1] not in wn.RESULTS:
             return [Reply(f"用法：{self.usage}\n例如：#反馈 YJ-20261128-001 已劝阻 已联系本人，未转账")]
         result, note = wn.RESULTS[parts[1]], parts[2] if len(parts) > 2 else ""
-        return self.change(ctx, lambda s, c: wn.report(
+        return self.change(msg, ctx, lambda s, c: wn.report(
             s, c, wn.get_or_fail(s, parts[0]), actor=msg.sender, result=result, note=note, channel=msg.channel,
             ref=_ref(msg), now=ctx.clock()))
 
@@ -104,7 +109,7 @@ class ReassignHandler(_WarningHandler):
         ok, station = wn.find_station(ctx.config, parts[1])
         if not ok:
             return [Reply(f"没有“{parts[1]}”这个派出所。可选：{names}")]
-        return self.change(ctx, lambda s, c: wn.reassign(
+        return self.change(msg, ctx, lambda s, c: wn.reassign(
             s, c, wn.get_or_fail(s, parts[0]), actor=msg.sender, station_id=station, channel=msg.channel,
             ref=_ref(msg), now=ctx.clock()))
 
@@ -119,7 +124,7 @@ class CloseHandler(_WarningHandler):
         parts = args.split(maxsplit=1)
         if not parts or not wn.normalize_number(parts[0]):
             return [Reply(f"用法：{self.usage}")]
-        return self.change(ctx, lambda s, c: wn.close(
+        return self.change(msg, ctx, lambda s, c: wn.close(
             s, c, wn.get_or_fail(s, parts[0]), actor=msg.sender, note=parts[1] if len(parts) > 1 else "",
             channel=msg.channel, ref=_ref(msg), now=ctx.clock()))
 
@@ -168,7 +173,7 @@ class AckHandler(_WarningHandler):
 
     def handle(self, msg: Message, ctx: Context, args: str = "") -> list[Reply]:
         number = self._number(msg)
-        return self.change(ctx, lambda s, c: wn.sign(
+        return self.change(msg, ctx, lambda s, c: wn.sign(
             s, c, wn.get_or_fail(s, number), actor=msg.sender, channel=msg.channel, ref=_ref(msg), now=ctx.clock()))
 
 
@@ -201,9 +206,8 @@ class TaskCardHandler(_WarningHandler):
                 return wn.report(s, c, w, actor=msg.sender, result=CLICK_RESULTS[key], note="", channel=msg.channel,
                                  ref=_ref(msg), now=ctx.clock(), announce=True)
             raise wn.WarningError("这张卡片没有这个按钮。")
-        replies = self.change(ctx, act)
         # a one-to-one chat is not the linkage group: no full phone number here
-        return [Reply(mask_phone(r.text)) for r in replies]
+        return self.change(msg, ctx, act, one_to_one=True)
 
 
 def warning_handlers() -> list[Handler]:

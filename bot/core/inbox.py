@@ -4,18 +4,26 @@ A reply ready within the deadline goes back passively in the HTTP answer (the ch
 renders it); a late one goes through the outbox to where the message's channel says a late answer
 goes. A retry of a message already seen gets the stored passive reply, or nothing — never a
 second action.
+
+A message is handled under a lease, renewed while its handler works. If the process dies, the lease
+runs out and the message is taken up again, once: by WeCom's next retry, or by any running process's
+inbox (`recover`, every half lease) when no retry comes. A handler that changes something writes its replies in the same
+transaction (`record_applied`), so a message taken up again answers them instead of acting twice.
 """
 from __future__ import annotations
 
 import datetime as dt
 import json
 import logging
+import threading
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Optional
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from bot.channels.base import Unreachable
 from bot.core.context import Context
@@ -28,6 +36,11 @@ from bot.privacy import mask_phone
 
 log = logging.getLogger(__name__)
 
+_T = InboundMessage.__table__
+# a message left unfinished longer than this is not taken up again (the answer would come too late to
+# help, and a channel's late path expires: the AI bot's response_url, the official account's 48 h)
+RECOVERY_HORIZON = dt.timedelta(hours=24)
+
 
 @dataclass(frozen=True)
 class Guard:
@@ -35,6 +48,15 @@ class Guard:
     channel: str
     signature: str
     at: dt.datetime
+
+
+@dataclass(frozen=True)
+class Handling:
+    """This process handles row `row_id` under `token`; `deliveries` is how many deliveries the row
+    had when it was taken: another one since means the channel gave up on this connection."""
+    row_id: int
+    token: str
+    deliveries: int
 
 
 def _dump(replies: list[Reply]) -> str:
@@ -55,18 +77,49 @@ def _load(text: str) -> list[Reply]:
     return out
 
 
+def _message_doc(msg: Message) -> dict:
+    d = asdict(msg)
+    d["mentions"] = list(msg.mentions)
+    return d
+
+
+def _message(doc: dict) -> Message:
+    return Message(**{**doc, "mentions": tuple(doc.get("mentions") or ())})
+
+
+def record_applied(session: Session, msg: Message, replies: list[Reply]) -> None:
+    """Call in the transaction that makes a message's changes, with the replies about them: if the
+    process dies before the message is finished, whoever takes it up again answers these instead of
+    making the changes a second time."""
+    session.execute(update(_T).where(_T.c.channel == msg.channel, _T.c.dedupe_key == msg.dedupe_key)
+                    .values(applied_reply=_dump(replies)))
+
+
+def received_at(session: Session, msg: Message) -> Optional[dt.datetime]:
+    """When the inbox first heard this message (the same on every retry and every take-over)."""
+    return session.scalar(select(_T.c.received_at).where(_T.c.channel == msg.channel,
+                                                         _T.c.dedupe_key == msg.dedupe_key))
+
+
 class Replayed(Exception):
     """A callback whose signature was already accepted once."""
 
 
 class Inbox:
-    def __init__(self, ctx: Context, router: Router, outbox: Outbox, deadline: float, workers: int = 8):
+    def __init__(self, ctx: Context, router: Router, outbox: Outbox, deadline: float, lease_seconds: float = 30.0,
+                 workers: int = 8):
         self.ctx = ctx
         self.router = router
         self.outbox = outbox
         self.deadline = deadline
+        self.lease = dt.timedelta(seconds=lease_seconds)
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="inbox")
         self.engine = ctx.sessions.kw["bind"]
+        # rows this process handles now: their leases are renewed until they are finished
+        self._active: dict[int, str] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._keeper: Optional[threading.Thread] = None
 
     def receive(self, msg: Message, started: Optional[float] = None, guard: Optional[Guard] = None) -> list[Reply]:
         """Handle one message; returns the replies to give passively (possibly none).
@@ -75,43 +128,56 @@ class Inbox:
         Raises Replayed when `guard`'s signature was seen before.
         """
         started = time.monotonic() if started is None else started
-        row_id = self._record(msg, guard)
-        if row_id is None:
-            return self._replay(msg)
+        h = self._record(msg, guard)
+        if h is None:
+            h, applied = self._take_over(msg, delivery=True)
+            if h is None:
+                return self._replay(msg)
+            if applied is not None:            # its changes were made before the process died
+                return self._answer(h, msg, "applied", applied, started)
         future = self.pool.submit(self._route, msg)
         try:
             handled_by, replies = future.result(timeout=max(0.0, self.deadline - (time.monotonic() - started)))
         except TimeoutError:
             # too late for a passive answer: WeCom has given up on this request by now
             log.warning("answer to %s not ready in %.1fs: will send it actively", msg.dedupe_key, self.deadline)
-            future.add_done_callback(lambda f: self._late(row_id, msg, f))
+            future.add_done_callback(lambda f: self._late(h, msg, f))
             return []
         except Exception as e:
-            self._finish(row_id, state="failed", error=f"{type(e).__name__}: {e}")
+            self._finish(h, state="failed", error=f"{type(e).__name__}: {e}")
             log.exception("handler failed on %s", msg.dedupe_key)
             return []
+        return self._answer(h, msg, handled_by, replies, started)
+
+    def _answer(self, h: Handling, msg: Message, handled_by: str, replies: list[Reply], started: float) -> list[Reply]:
         in_place = [r for r in replies if r.in_place]
-        self._send_targeted(row_id, msg, [r for r in replies if not r.in_place])
+        self._send_targeted(h, msg, [r for r in replies if not r.in_place])
         if not in_place:
-            self._finish(row_id, handled_by=handled_by, replied_via="none")
+            self._finish(h, handled_by=handled_by, replied_via="none")
             return []
-        if time.monotonic() - started <= self.deadline and self._finish_passive(row_id, handled_by, in_place,
-                                                                                  _intent(in_place)):
+        if time.monotonic() - started <= self.deadline and self._finish_passive(h, handled_by, in_place):
             return in_place
         # a retry came in meanwhile (or time ran out): this connection's answer would be lost
-        self._late_replies(row_id, msg, handled_by, in_place)
+        self._late_replies(h, msg, handled_by, in_place)
         return []
 
     # --- steps --------------------------------------------------------------------------
-    def _record(self, msg: Message, guard: Optional[Guard]) -> Optional[int]:
+    def _record(self, msg: Message, guard: Optional[Guard]) -> Optional[Handling]:
         """Insert the inbound row (and the replay guard) in one transaction; None if seen before."""
+        token = uuid.uuid4().hex
+        now = utcnow()
         with begin(self.engine) as conn:
             if guard is not None:
                 self._guard(conn, guard)
-            return insert_unless_exists(conn, InboundMessage, dict(
+            row_id = insert_unless_exists(conn, InboundMessage, dict(
                 channel=msg.channel, dedupe_key=msg.dedupe_key, chat_id=msg.chat_id, sender=msg.sender,
-                msg_type=msg.event or msg.msg_type, text=msg.text, received_at=utcnow(), deliveries=1,
-                state="processing"), ["channel", "dedupe_key"])
+                msg_type=msg.event or msg.msg_type, text=msg.text, received_at=now, deliveries=1,
+                state="processing", message=_message_doc(msg), lease_until=now + self.lease,
+                handler_token=token), ["channel", "dedupe_key"])
+        if row_id is None:
+            return None
+        self._hold(row_id, token)
+        return Handling(row_id, token, 1)
 
     def remember(self, guard: Guard) -> None:
         """Record a callback that carries no message of its own (a stream refresh)."""
@@ -141,70 +207,170 @@ class Inbox:
             return _load(row.passive_reply)
         return []
 
+    # --- taking up a message whose handler died ---------------------------------------------
+    def _take_over(self, msg: Message, delivery: bool) -> tuple[Optional[Handling], Optional[list[Reply]]]:
+        """Take a message over when it is still processing and its lease ran out (its process died):
+        → (handling, the replies its changes were committed with, if they were). (None, None) when
+        it is finished or still in someone's hands."""
+        now, token = utcnow(), uuid.uuid4().hex
+        where = ((_T.c.channel == msg.channel) & (_T.c.dedupe_key == msg.dedupe_key) & (_T.c.state == "processing")
+                 & (_T.c.lease_until < now))
+        with begin(self.engine) as conn:
+            values = dict(lease_until=now + self.lease, handler_token=token)
+            if delivery:
+                values["deliveries"] = _T.c.deliveries + 1
+            row = conn.execute(update(_T).where(where).values(**values)
+                               .returning(_T.c.id, _T.c.deliveries, _T.c.applied_reply)).first()
+        if row is None:
+            return None, None
+        log.warning("taking up %s %s again: its handler stopped before finishing", msg.channel, msg.dedupe_key)
+        self._hold(row.id, token)
+        return Handling(row.id, token, row.deliveries), (_load(row.applied_reply) if row.applied_reply else None)
+
+    def recover(self) -> int:
+        """Handle again every message whose handler died (its lease ran out) and no retry took up;
+        the answers go out through the outbox. Older than RECOVERY_HORIZON: recorded as failed."""
+        now = utcnow()
+        with self.ctx.sessions() as s:
+            stale = list(s.execute(select(_T.c.id, _T.c.message, _T.c.received_at)
+                                   .where(_T.c.state == "processing", _T.c.lease_until < now)
+                                   .order_by(_T.c.id).limit(200)))
+        done = 0
+        for row_id, doc, received in stale:
+            if doc is None or now - received > RECOVERY_HORIZON:
+                self._abandon(row_id, now)
+                continue
+            msg = _message(doc)
+            h, applied = self._take_over(msg, delivery=False)
+            if h is None:
+                continue
+            try:
+                handled_by, replies = ("applied", applied) if applied is not None else self._route(msg)
+            except Exception as e:
+                log.exception("handler failed again on %s", msg.dedupe_key)
+                self._finish(h, state="failed", error=f"{type(e).__name__}: {e}")
+                continue
+            self._send_targeted(h, msg, [r for r in replies if not r.in_place])
+            in_place = [r for r in replies if r.in_place]
+            if in_place:
+                self._late_replies(h, msg, handled_by, in_place)
+            else:
+                self._finish(h, handled_by=handled_by, replied_via="none")
+            done += 1
+        return done
+
+    def _abandon(self, row_id: int, now: dt.datetime) -> None:
+        with begin(self.engine) as conn:
+            conn.execute(update(_T).where(_T.c.id == row_id, _T.c.state == "processing", _T.c.lease_until < now)
+                         .values(state="failed", finished_at=now, lease_until=None,
+                                 error="abandoned: its handler stopped, and it is too old to answer now"))
+
+    # --- leases ------------------------------------------------------------------------------
+    def _hold(self, row_id: int, token: str) -> None:
+        with self._lock:
+            self._active[row_id] = token
+        if self._keeper is None:
+            self.start()
+
+    def _release(self, h: Handling) -> None:
+        with self._lock:
+            if self._active.get(h.row_id) == h.token:
+                del self._active[h.row_id]
+
+    def start(self) -> None:
+        """Start renewing this process's leases and taking up messages whose handler died."""
+        with self._lock:
+            if self._keeper is not None:
+                return
+            self._keeper = threading.Thread(target=self._keep, name="inbox-leases", daemon=True)
+            self._keeper.start()
+
+    def _keep(self) -> None:
+        """A third of the lease a time: renew what this process handles; every other round, take up
+        what a dead process left (a takeover is a conditional update, so processes never both win)."""
+        every = self.lease.total_seconds() / 3
+        rounds = 0
+        while not self._stop.wait(every):
+            rounds += 1
+            with self._lock:
+                held = dict(self._active)
+            for row_id, token in held.items():
+                try:
+                    with begin(self.engine) as conn:
+                        conn.execute(update(_T).where(_T.c.id == row_id, _T.c.handler_token == token,
+                                                      _T.c.state == "processing")
+                                     .values(lease_until=utcnow() + self.lease))
+                except Exception:
+                    log.exception("could not renew the lease of inbound message %s", row_id)
+            if rounds % 2 == 0:
+                try:
+                    n = self.recover()
+                    if n:
+                        log.warning("took up %d message(s) whose handler had stopped", n)
+                except Exception:
+                    log.exception("taking up stopped messages failed")
+
+    # --- answering ---------------------------------------------------------------------------
     def _route(self, msg: Message):
         return self.router.dispatch(msg, self.ctx)
 
-    def _late(self, row_id: int, msg: Message, future) -> None:
+    def _late(self, h: Handling, msg: Message, future) -> None:
         try:
             handled_by, replies = future.result()
         except Exception as e:
             log.exception("handler failed on %s", msg.dedupe_key)
-            self._finish(row_id, state="failed", error=f"{type(e).__name__}: {e}")
+            self._finish(h, state="failed", error=f"{type(e).__name__}: {e}")
             return
-        self._send_targeted(row_id, msg, [r for r in replies if not r.in_place])
+        self._send_targeted(h, msg, [r for r in replies if not r.in_place])
         in_place = [r for r in replies if r.in_place]
         if in_place:
-            self._late_replies(row_id, msg, handled_by, in_place)
+            self._late_replies(h, msg, handled_by, in_place)
         else:
-            self._finish(row_id, handled_by=handled_by, replied_via="none")
+            self._finish(h, handled_by=handled_by, replied_via="none")
 
-    def _late_replies(self, row_id: int, msg: Message, handled_by: str, replies: list[Reply]) -> None:
+    def _late_replies(self, h: Handling, msg: Message, handled_by: str, replies: list[Reply]) -> None:
         try:
-            self._send_in_place_late(row_id, msg, replies)
+            self.outbox.reply_later(msg, replies, dedupe_key=f"late:{msg.channel}:{msg.dedupe_key}",
+                                    source=f"inbound:{h.row_id}")
         except Exception as e:
             log.exception("could not queue the late answer to %s", msg.dedupe_key)
-            self._finish(row_id, state="failed", error=f"{type(e).__name__}: {e}")
+            self._finish(h, state="failed", error=f"{type(e).__name__}: {e}")
             return
-        self._finish(row_id, handled_by=handled_by, replied_via="outbox", intent=_intent(replies))
+        self._finish(h, handled_by=handled_by, replied_via="outbox", intent=_intent(replies))
 
-    def _send_in_place_late(self, row_id: int, msg: Message, replies: list[Reply]) -> None:
-        self.outbox.reply_later(msg, replies, dedupe_key=f"late:{msg.channel}:{msg.dedupe_key}",
-                                source=f"inbound:{row_id}")
-
-    def _send_targeted(self, row_id: int, msg: Message, replies: list[Reply]) -> None:
+    def _send_targeted(self, h: Handling, msg: Message, replies: list[Reply]) -> None:
         for i, r in enumerate(replies):
             key = f"reply:{msg.channel}:{msg.dedupe_key}:{i}"
             if r.to_group:
                 try:
                     self.outbox.to_group(r.to_group, r.rich or r.text, rich=bool(r.rich), dedupe_key=key,
-                                         mentions=r.mention, source=f"inbound:{row_id}")
+                                         mentions=r.mention, source=f"inbound:{h.row_id}")
                 except Unreachable as e:
                     log.warning("%s", e)
             if r.to_users:
-                self.outbox.to_members(r.to_users, r.text, dedupe_key=key + ":u", source=f"inbound:{row_id}")
+                self.outbox.to_members(r.to_users, r.text, dedupe_key=key + ":u", source=f"inbound:{h.row_id}")
 
-    _PASSIVE = (update(InboundMessage.__table__)
-                .where(InboundMessage.__table__.c.id == bindparam("row_id"),
-                       InboundMessage.__table__.c.deliveries == 1)
-                .values(state="done", finished_at=bindparam("finished_at"), handled_by=bindparam("handled_by"),
-                        replied_via="passive", passive_reply=bindparam("passive_reply"), intent=bindparam("intent")))
-
-    def _finish_passive(self, row_id: int, handled_by: str, replies: list[Reply], intent: Optional[str]) -> bool:
+    def _finish_passive(self, h: Handling, handled_by: str, replies: list[Reply]) -> bool:
         """Record the passive answer unless a retry arrived meanwhile (then False)."""
         with begin(self.engine) as conn:
-            res = conn.execute(self._PASSIVE, dict(row_id=row_id, finished_at=utcnow(), handled_by=handled_by,
-                                                   passive_reply=_dump(replies), intent=intent))
-            return res.rowcount == 1
+            res = conn.execute(update(_T).where(_T.c.id == h.row_id, _T.c.handler_token == h.token,
+                                                _T.c.deliveries == h.deliveries)
+                               .values(state="done", finished_at=utcnow(), handled_by=handled_by, lease_until=None,
+                                       replied_via="passive", passive_reply=_dump(replies), intent=_intent(replies)))
+        if res.rowcount == 1:
+            self._release(h)
+        return res.rowcount == 1
 
-    def _finish(self, row_id: int, state: str = "done", **values) -> None:
+    def _finish(self, h: Handling, state: str = "done", **values) -> None:
         if "error" in values:
             values["error"] = mask_phone(values["error"])[:1000]
-        with session_scope(self.ctx.sessions) as s:
-            row = s.get(InboundMessage, row_id)
-            row.state = state
-            row.finished_at = utcnow()
-            for k, v in values.items():
-                setattr(row, k, v)
+        with begin(self.engine) as conn:
+            res = conn.execute(update(_T).where(_T.c.id == h.row_id, _T.c.handler_token == h.token)
+                               .values(state=state, finished_at=utcnow(), lease_until=None, **values))
+        if res.rowcount != 1:
+            log.warning("inbound message %s was taken over by another process before it finished here", h.row_id)
+        self._release(h)
 
     def shutdown(self) -> None:
+        self._stop.set()
         self.pool.shutdown(wait=True, cancel_futures=False)

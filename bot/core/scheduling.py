@@ -34,6 +34,10 @@ from bot.models import SchedulerLease
 log = logging.getLogger(__name__)
 
 LEASE_NAME = "scheduler"
+# the leader renews its lease every CHECK_SECONDS; a standby takes an expired one at its next check, so
+# after the leader dies the jobs run again within LEASE_SECONDS + CHECK_SECONDS (bench/takeover.py)
+LEASE_SECONDS = 15.0
+CHECK_SECONDS = 3.0
 
 # the Context of this process's service, for job functions (APScheduler stores only a reference)
 _context = None
@@ -97,7 +101,8 @@ class Lease:
 class Scheduler:
     """Runs the service's jobs while this process is the leader."""
 
-    def __init__(self, ctx, jobs: list[JobSpec], *, lease_seconds: float = 30.0, check_seconds: float = 5.0):
+    def __init__(self, ctx, jobs: list[JobSpec], *, lease_seconds: float = LEASE_SECONDS,
+                 check_seconds: float = CHECK_SECONDS):
         self.ctx = ctx
         self.jobs = jobs
         self.lease = Lease(ctx.sessions, lease_seconds)

@@ -71,15 +71,16 @@ def create(session: Session, ctx, d: Draft, *, actor: str, channel: str, ref: st
 
 def create_with_retry(sessions, ctx, d: Draft, **kw) -> tuple[Warning, bool]:
     """create() in its own transaction, retried when another process took the same number at the
-    same moment; with an external id, a second request returns the first warning. → (warning, created)."""
-    ext = kw.get("external_id")
+    same moment. The same external id (the API), or the same message (`ref`, a chat message taken up
+    again after a crash), returns the warning made the first time. → (warning, created)."""
+    ext, ref = kw.get("external_id"), kw.get("ref")
     for attempt in range(8):
         try:
             with session_scope(sessions) as s:
-                if ext is not None:
-                    old = s.scalar(select(Warning).where(Warning.external_id == ext))
-                    if old is not None:
-                        return old, False
+                old = s.scalar(select(Warning).where(Warning.external_id == ext)) if ext is not None else None
+                old = old or (s.scalar(select(Warning).where(Warning.source_ref == ref)) if ref else None)
+                if old is not None:
+                    return old, False
                 w = create(s, ctx, d, **kw)
             ctx.outbox.notify()
             return w, True
