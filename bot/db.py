@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import threading
 from contextlib import contextmanager
 from pathlib import Path
@@ -154,10 +155,41 @@ def _alembic_config(engine: Engine):
     return cfg
 
 
+# any number the processes of this service agree on: PostgreSQL's advisory lock for migrations
+_MIGRATION_LOCK_KEY = 0x66616E7A   # "fanz"
+
+
+@contextmanager
+def migration_lock(engine: Engine):
+    """One process at a time migrates (processes started together on an empty database would each
+    try to create the tables, and all but one would die): PostgreSQL's advisory lock, or an exclusive
+    lock on a file beside the SQLite database. The others wait, then find the schema made."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            conn.exec_driver_sql(f"SELECT pg_advisory_lock({_MIGRATION_LOCK_KEY})")
+            try:
+                yield
+            finally:
+                conn.exec_driver_sql(f"SELECT pg_advisory_unlock({_MIGRATION_LOCK_KEY})")
+                conn.commit()
+        return
+    db = engine.url.database
+    if engine.dialect.name != "sqlite" or not db or db == ":memory:":
+        yield
+        return
+    with open(f"{db}.migrate.lock", "a+") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
 def upgrade(engine: Engine, revision: str = "heads") -> None:
-    """Apply the Alembic migrations up to `revision` (default: every head)."""
+    """Apply the Alembic migrations up to `revision` (default: every head), one process at a time."""
     from alembic import command
-    command.upgrade(_alembic_config(engine), revision)
+    with migration_lock(engine):
+        command.upgrade(_alembic_config(engine), revision)
 
 
 def current_heads(engine: Engine) -> set[str]:
@@ -182,15 +214,20 @@ class SchemaError(Exception):
 def ensure_schema(engine: Engine) -> None:
     """Create the schema on an empty database; refuse to run on an outdated one.
 
-    Upgrading a database that holds data is left to `python -m bot db upgrade`, so that
-    several gunicorn workers never race to migrate it.
+    Upgrading a database that holds data is left to `python -m bot db upgrade`. Processes started
+    together on an empty database take turns (migration_lock): one creates the schema, the others
+    find it made.
     """
+    from alembic import command
     from alembic.script import ScriptDirectory
     heads = set(ScriptDirectory.from_config(_alembic_config(engine)).get_heads())
-    if is_empty(engine):
-        upgrade(engine)
+    if not is_empty(engine) and current_heads(engine) == heads:
         return
-    have = current_heads(engine)
+    with migration_lock(engine):
+        if is_empty(engine):
+            command.upgrade(_alembic_config(engine), "heads")
+            return
+        have = current_heads(engine)
     if have != heads:
         raise SchemaError(f"database schema is at {','.join(sorted(have)) or 'no revision'}, the code needs "
                           f"{','.join(sorted(heads))}: run `python -m bot db upgrade`")
