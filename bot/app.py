@@ -37,13 +37,28 @@ log = logging.getLogger(__name__)
 _CONTENT_CACHE: dict = {}
 
 
+def content_folder(config: Config) -> Path:
+    return Path(config.qa.content_dir) if config.qa.content_dir else DEFAULT_DIR
+
+
+def check_startup(config: Config, library=None, venues=None) -> None:
+    """Everything start-up checks besides the database, for `check-config` and the service alike:
+    the content library and venue texts (ContentError: file, field, reason), and the config against
+    them (ConfigError: key, reason)."""
+    library = library if library is not None else load_library(content_folder(config))
+    venues = venues if venues is not None else load_venues()
+    errors = config.content_errors() + check_pools(config, library, venues)
+    if errors:
+        raise ConfigError(config.source or "config", errors)
+
+
 def load_content(config: Config):
     """The content library and its matcher; raises content.ContentError naming file and field.
 
     Loaded once per process and content version (building jieba's dictionary takes most of a
     second); an edited file changes the version and is loaded anew.
     """
-    folder = Path(config.qa.content_dir) if config.qa.content_dir else DEFAULT_DIR
+    folder = content_folder(config)
     files = sorted(folder.glob("*.yaml")) + [LEXICON_PATH]
     version = (str(folder.resolve()), tuple((str(f), f.stat().st_mtime_ns) for f in files if f.exists()))
     if version not in _CONTENT_CACHE:
@@ -75,9 +90,7 @@ class Service:
         self.outbox = Outbox(config, self.sessions, self.channels, notify=self.sender.wake.set)
         self.library, self.matcher = load_content(config)
         self.venues = load_venues()
-        errors = config.content_errors() + check_pools(config, self.library, self.venues)
-        if errors:
-            raise ConfigError(config.source or "config", errors)
+        check_startup(config, self.library, self.venues)
         self.router = build_router(handlers)
         self.ctx = Context(config=config, sessions=self.sessions, outbox=self.outbox, clock=clock,
                            library=self.library, matcher=self.matcher, venues=self.venues, router=self.router,

@@ -19,11 +19,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
-from apscheduler.triggers.cron import CronTrigger
-
 from bot.campaign_models import CampaignDelivery, CampaignState
 from bot.channels.base import Unreachable
 from bot.config import CampaignConfig, Config, GroupConfig
+from bot.cron import cron_trigger
 from bot.db import insert_unless_exists, session_scope, upsert
 from bot.models import OutboxMessage
 from bot.wechat_models import MassSendGroup, MassSendTask
@@ -149,7 +148,8 @@ def choose(pool: list[PoolItem], history: History, weights: dict[str, float], no
 # --- time ---------------------------------------------------------------------------------
 
 def trigger_for(campaign: CampaignConfig, tz: str):
-    return CronTrigger.from_crontab(campaign.cron, timezone=ZoneInfo(tz))
+    """The campaign's schedule, its cron read as standard cron (0 and 7 = Sunday)."""
+    return cron_trigger(campaign.cron, tz)
 
 
 def previous_slot(campaign: CampaignConfig, tz: str, now: dt.datetime) -> dt.datetime:

@@ -47,10 +47,17 @@ def _service_or_exit(fn):
 
 
 def cmd_check_config(args) -> int:
+    """Every check start-up makes (config, content, the config against the content), without a
+    database: `ok`, or each problem as `file: key: reason`."""
+    from bot.app import check_startup
+    from content import ContentError
     try:
-        load_config(args.path)
+        check_startup(load_config(args.path))
     except ConfigError as e:
         print(e.render())
+        return 1
+    except ContentError as e:
+        print("\n".join(e.errors))
         return 1
     print("ok")
     return 0

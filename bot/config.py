@@ -8,11 +8,13 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from typing import Literal, Optional
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from bot.cron import cron_trigger
 from content.intents import catalog
 
 GROUP_KINDS = ("community", "bank", "school", "square", "network", "station", "unit",
@@ -43,6 +45,23 @@ class _Model(BaseModel):
 
 class DatabaseConfig(_Model):
     url: str = "sqlite:///data/fanzha.db"
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+        try:
+            u = make_url(v)
+            u.get_dialect()
+        except (ArgumentError, NoSuchModuleError, ValueError) as e:
+            raise ValueError(f"not a database URL this service can use ({type(e).__name__}: {e}); e.g. "
+                             "sqlite:///data/fanzha.db or postgresql+psycopg://user:pass@host/db")
+        except ImportError as e:
+            raise ValueError(f"the database driver is not installed: {e}")
+        if u.get_backend_name() not in ("sqlite", "postgresql"):
+            raise ValueError(f"{u.get_backend_name()} is not supported: use sqlite or postgresql")
+        return v
 
 
 class AibotConfig(_Model):
@@ -240,11 +259,11 @@ class CampaignConfig(_Model):
     @field_validator("cron")
     @classmethod
     def _cron(cls, v: str) -> str:
-        from apscheduler.triggers.cron import CronTrigger
         try:
-            CronTrigger.from_crontab(v)
+            cron_trigger(v, "UTC")
         except ValueError as e:
-            raise ValueError(f"not a cron expression (minute hour day month weekday): {e}")
+            raise ValueError(f"not a cron expression as this service reads it (minute hour day month weekday, "
+                             f"0 and 7 = Sunday): {e}")
         return v
 
     @field_validator("quiet_hours")
@@ -481,6 +500,15 @@ class WarningsConfig(_Model):
 
 class Config(_Model):
     timezone: str = "Asia/Shanghai"
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown timezone {v!r}: give an IANA name such as Asia/Shanghai")
+        return v
     database: DatabaseConfig = DatabaseConfig()
     wecom: WecomConfig
     sender: SenderConfig = SenderConfig()

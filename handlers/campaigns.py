@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 
 from bot import campaigns as cp
 from bot.core.context import Context
+from bot.cron import weekday_name
 from bot.core.inbox import received_at
 from bot.core.message import Message, Reply
 from bot.core.router import Handler
@@ -62,7 +63,7 @@ def list_text(ctx, now: dt.datetime) -> str:
         nxt = cp.trigger_for(c, ctx.config.timezone).get_next_fire_time(None, now)
         state = "已停用" if not c.enabled else "已暂停" if cp.is_paused(ctx.sessions, c.name) else "运行中"
         groups = len(ctx.config.campaign_groups(c))
-        when = nxt.astimezone(tz).strftime("%m-%d %H:%M") if nxt else "-"
+        when = f"{nxt.astimezone(tz):%m-%d %H:%M}（{weekday_name(nxt.astimezone(tz))}）" if nxt else "-"
         lines.append(f"{c.name}：{state}，{groups}个群，下次 {when}（{c.cron}）")
     return "\n".join(lines)
 

@@ -102,3 +102,34 @@ def test_serve_refuses_a_bad_config_without_a_traceback(tmp_path, raw):
     assert r.returncode == 1
     assert "stations.0.chief: unknown person 'nobody'" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_an_unknown_timezone_or_database_fails_at_load_naming_the_key(tmp_path, raw):
+    raw["timezone"] = "Asia/Beijing"
+    raw["database"]["url"] = "mysql://root@localhost/fanzha"
+    errs = errors_of(write(tmp_path, raw))
+    assert "timezone: unknown timezone 'Asia/Beijing': give an IANA name such as Asia/Shanghai" in errs
+    assert any(e.startswith("database.url: mysql is not supported") for e in errs)
+
+
+def test_check_config_makes_every_check_that_start_up_makes(tmp_path, raw, capsys):
+    """What stopped `serve` after check-config said ok: fraud types the content does not know, a
+    campaign with nothing to send, a cron weekday cron would read otherwise."""
+    import argparse
+    from bot.cli import cmd_check_config
+    raw["priorities"] = {"weights": {"shuadan": 2, "piaowu": 1}}
+    raw["campaigns"][0]["cron"] = "0 9 1 * 1"
+    assert cmd_check_config(argparse.Namespace(path=write(tmp_path, raw))) == 1
+    out = capsys.readouterr().out
+    assert "campaigns.0.cron:" in out and "both a day of the month and a weekday" in out
+    raw["campaigns"][0]["cron"] = "0 9 * * 1"
+    assert cmd_check_config(argparse.Namespace(path=write(tmp_path, raw))) == 1
+    assert "priorities.weights.piaowu: unknown fraud type" in capsys.readouterr().out
+    raw["priorities"] = {}
+    raw["campaigns"] = [{"name": "只发海报", "targets": {"kinds": ["school"]}, "cron": "0 9 * * *",
+                         "draw_from": ["scenario"], "msgtype": "image"}]
+    assert cmd_check_config(argparse.Namespace(path=write(tmp_path, raw))) == 1
+    assert "campaigns.0.draw_from: nothing to send to group school_parents" in capsys.readouterr().out
+    raw["campaigns"][0]["draw_from"] = ["venue"]
+    assert cmd_check_config(argparse.Namespace(path=write(tmp_path, raw))) == 0
+    assert capsys.readouterr().out.strip() == "ok"
