@@ -14,6 +14,7 @@ import os
 from flask import Blueprint, current_app, jsonify, request
 
 from bot import warnings as wn
+from bot.db import column_limit
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,7 @@ def _unauthorized():
 
 
 def validate(body, svc) -> tuple[wn.Draft | None, dict]:
-    """-> (draft, errors by field)."""
+    """-> (draft, errors by field): the same checks as #预警 in the linkage group."""
     errors: dict[str, str] = {}
     if not isinstance(body, dict):
         return None, {"body": "must be a JSON object"}
@@ -54,42 +55,24 @@ def validate(body, svc) -> tuple[wn.Draft | None, dict]:
             errors[k] = "unknown field"
         elif v is not None and not isinstance(v, str):
             errors[k] = "must be a string"
+        elif isinstance(v, str) and "\x00" in v:
+            errors[k] = "must not contain NUL characters"
     if errors:
         return None, errors
     ext = (body.get("external_id") or "").strip()
+    limit = column_limit(wn.Warning, "external_id")
     if not ext:
         errors["external_id"] = "required"
-    elif len(ext) > 100:
-        errors["external_id"] = "at most 100 characters"
-    phone = (body.get("phone") or "").replace(" ", "").replace("-", "")
-    m = wn.MOBILE.fullmatch(phone) or wn.LANDLINE.fullmatch(body.get("phone") or "")
-    if not phone:
-        errors["phone"] = "required"
-    elif not m:
-        errors["phone"] = "not a mainland mobile (11 digits) or landline number"
-    place = (body.get("place") or "").strip()
+    elif len(ext) > limit:
+        errors["external_id"] = f"at most {limit} characters"
     station = (body.get("station") or "").strip() or None
     if station is not None and svc.config.station(station) is None:
         errors["station"] = f"unknown station; one of {', '.join(s.id for s in svc.config.stations)}"
-    if not place:
-        errors["place"] = "required"
-    elif len(place) > 200:
-        errors["place"] = "at most 200 characters"
-    level = (body.get("level") or "").strip().lower()
-    if level and level not in wn.LEVELS:
-        errors["level"] = "one of 红, 橙, 黄 (or red, orange, yellow)"
-    if len(body.get("name") or "") > 20:
-        errors["name"] = "at most 20 characters"
-    if len(body.get("note") or "") > 500:
-        errors["note"] = "at most 500 characters"
-    if errors:
-        return None, errors
-    note = (body.get("note") or "").strip()
-    d = wn.Draft(phone=m.group(1), place=place, name=(body.get("name") or "").strip(),
-                 level=wn.LEVELS.get(level, svc.config.warnings.default_level), note=note, station=station)
-    d.fraud_type = wn.match_type(body.get("type") or "", svc.matcher, svc.library) or \
-        wn.match_type(note, svc.matcher, svc.library)
-    return d, {}
+    fields = {k: body[k] for k in ("phone", "place", "name", "type", "level", "note") if body.get(k) is not None}
+    d = wn.check_draft(wn.Draft(station=station), fields, "", svc.config, svc.matcher, svc.library)
+    for p in d.problems:
+        errors.setdefault(p.field, p.en)
+    return (None, errors) if errors else (d, {})
 
 
 @bp.post("/api/warnings")

@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 
 from bot.case_models import CaseFollowUp, FraudCase, HouseholdPledge
 from bot.config import CASE_REQUIRED, Config
-from bot.db import insert_unless_exists, session_scope, utcnow
+from bot.db import column_limit, insert_unless_exists, session_scope, utcnow
 
 # --- fraud types ---------------------------------------------------------------------------------
 
@@ -173,12 +173,12 @@ def parse_amount(v) -> int:
     return int((d * 100).to_integral_value())
 
 
-def _text(v, limit: int) -> str:
+def _text(v) -> str:
     if v is None:
         return ""
     if isinstance(v, float) and v.is_integer():
         v = int(v)
-    return str(v).strip()[:limit]
+    return str(v).strip()
 
 
 @dataclass
@@ -215,7 +215,15 @@ def parse_file(path: str | Path, config: Config) -> ParsedFile:
 
         def bad(f, reason):
             row_errors.append(RowError(rownum, cols[f], reason))
-        case_no = _text(get("case_no"), 64)
+
+        def text(f, column=None):
+            """The cell as text; longer than its column: a row error, never cut short."""
+            value = _text(get(f))
+            limit = column_limit(FraudCase, column or f)
+            if limit is not None and len(value) > limit:
+                bad(f, f"太长（{len(value)}字，最多{limit}字）")
+            return value
+        case_no = text("case_no")
         if not case_no:
             bad("case_no", "不能为空")
         elif case_no in seen:
@@ -227,12 +235,12 @@ def parse_file(path: str | Path, config: Config) -> ParsedFile:
             occurred = parse_time(get("occurred_at"), tz)
         except ValueError as e:
             bad("occurred_at", str(e))
-        township = _text(get("township"), 32)
+        township = text("township")
         if not township:
             bad("township", "不能为空")
         elif townships and township not in townships:
             bad("township", f"未知乡镇“{township}”（配置中的乡镇：{'、'.join(config.townships)}）")
-        label = _text(get("fraud_type"), 64)
+        label = text("fraud_type", "type_label")
         intent = match_type(label, config)
         if intent is None:
             if label:
@@ -253,15 +261,15 @@ def parse_file(path: str | Path, config: Config) -> ParsedFile:
             except (ValueError, InvalidOperation):
                 bad("age", f"年龄应为0到120之间的整数（{raw_age}）")
                 age = None
+        method, occupation, gender, channel = text("method"), text("occupation"), text("gender"), text("channel")
         if row_errors:
             errors.extend(row_errors)
             continue
         local = occurred.astimezone(tz)
         good.append(dict(case_no=case_no, occurred_at=occurred, month=f"{local:%Y-%m}", township=township,
-                         fraud_type=intent, type_label=label, method=_text(get("method"), 2000), victim_age=age,
-                         age_group=age_group(age), occupation=_text(get("occupation"), 32) or "未知",
-                         gender=_text(get("gender"), 4) or "未知", loss_fen=loss,
-                         channel=_text(get("channel"), 32) or "未知", source=src))
+                         fraud_type=intent, type_label=label, method=method, victim_age=age,
+                         age_group=age_group(age), occupation=occupation or "未知",
+                         gender=gender or "未知", loss_fen=loss, channel=channel or "未知", source=src))
     return ParsedFile(n, good, errors, unknown)
 
 
@@ -338,7 +346,7 @@ def record_pledge(sessions, *, unit: str, households: int, note: str, by: str, s
         raise CaseError("户数应为正整数")
     with session_scope(sessions) as s:
         return insert_unless_exists(s, HouseholdPledge, dict(
-            unit=unit, households=households, note=note[:500], recorded_by=by, recorded_at=at or utcnow(),
+            unit=unit, households=households, note=note, recorded_by=by, recorded_at=at or utcnow(),
             source_ref=source_ref or f"cli:{uuid.uuid4().hex}"), ["source_ref"]) is not None
 
 

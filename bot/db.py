@@ -111,6 +111,22 @@ def upsert(session, model, values: dict, key: list[str]) -> None:
     session.execute(stmt)
 
 
+def column_limit(model, field: str) -> int | None:
+    """The most characters a String column of `model` holds (None for Text and other types)."""
+    return getattr(model.__table__.c[field].type, "length", None)
+
+
+def too_long(model, values: dict) -> list[tuple[str, int]]:
+    """(field, limit) of each value longer than its column: checked before writing, so a value that
+    fits SQLite but not PostgreSQL is refused with a reason on both, never lost in a failed insert."""
+    out = []
+    for field, value in values.items():
+        limit = column_limit(model, field)
+        if limit is not None and isinstance(value, str) and len(value) > limit:
+            out.append((field, limit))
+    return out
+
+
 def session_factory(engine: Engine) -> sessionmaker:
     return sessionmaker(engine, expire_on_commit=False, future=True)
 

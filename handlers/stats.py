@@ -17,6 +17,12 @@ from bot.core.router import Handler
 log = logging.getLogger(__name__)
 
 STAFF = {"admin", "police", "liaison", "propaganda"}
+# a note typed in a chat: longer than this is refused with its length, never cut short
+NOTE_MAX = 1000
+
+
+def too_long(note: str) -> str:
+    return f"说明太长（{len(note)}字，最多{NOTE_MAX}字），没有记录。请精简后再发。" if len(note) > NOTE_MAX else ""
 
 
 class _StatsHandler(Handler):
@@ -97,6 +103,8 @@ class PledgeHandler(Handler):
         if group is None or not group.unit:
             return [Reply("本群没有配置责任单位，无法登记承诺书。")]
         n = int(m.group(1))
+        if too_long(m.group(2).strip()):
+            return [Reply(too_long(m.group(2).strip()))]
         new = cases.record_pledge(ctx.sessions, unit=group.unit, households=n, note=m.group(2).strip(),
                             by=msg.sender, source_ref=f"{msg.channel}:{msg.dedupe_key}", at=ctx.clock())
         unit = ctx.config.unit_name(group.unit)
@@ -129,9 +137,11 @@ class FollowUpHandler(Handler):
         if how:
             method, note = how.group(1), note[how.end():].strip()
         sessions = ctx.sessions
+        if too_long(note):
+            return [Reply(too_long(note))]
         try:
             if note:
-                cases.add_follow_up(sessions, case_no, by=msg.sender, note=note[:1000], method=method,
+                cases.add_follow_up(sessions, case_no, by=msg.sender, note=note, method=method,
                                     at=ctx.clock(), source_ref=f"{msg.channel}:{msg.dedupe_key}")
             case, items = cases.follow_ups(sessions, case_no)
         except cases.CaseError as e:

@@ -56,14 +56,15 @@ class CreateHandler(_WarningHandler):
 
     def handle(self, msg: Message, ctx: Context, args: str = "") -> list[Reply]:
         d = wn.parse_warning(args, ctx.config, ctx.matcher, ctx.library)
-        if d.missing:
-            return [Reply(f"预警缺少：{'、'.join(d.missing)}，没有下发。\n用法：{self.usage}\n"
-                          "也可以直接粘贴预警内容，我会识别电话、地址和诈骗类型。")]
+        if d.problems:
+            return [Reply("预警没有下发：" + "；".join(p.zh for p in d.problems) + "。\n"
+                          f"用法：{self.usage}\n也可以直接粘贴预警内容，我会识别姓名、电话、地址和诈骗类型。")]
         w, _ = wn.create_with_retry(ctx.sessions, ctx, d, actor=msg.sender, channel=msg.channel,
                                     ref=_ref(msg), now=ctx.clock())
         who = "、".join(wn.person_name(ctx.config, u) for u in wn.liaisons_of(ctx.config, w)) or "值班员"
+        remarks = "".join(f"（{r}）" for r in d.remarks)
         return [Reply(f"已下发 {w.number}：{wn.station_name(ctx.config, w.station_id)}（{who}），"
-                      f"{wn.level_text(w.level)}，{wn.type_name(ctx.library, w.fraud_type)}。")]
+                      f"{wn.level_text(w.level)}，{wn.type_name(ctx.library, w.fraud_type)}。{remarks}")]
 
 
 class SignHandler(_WarningHandler):

@@ -9,7 +9,7 @@ import xmltodict
 from flask import Response, request
 
 from bot.channels.crypto import CallbackCrypto, CallbackRejected
-from bot.core.inbox import Guard, Replayed
+from bot.core.inbox import BadMessage, Guard, Replayed
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +62,8 @@ def callback_view(view):
             return rejected(e)
         except Replayed:
             return rejected(CallbackRejected(403, "replayed request"))
+        except BadMessage as e:
+            return rejected(CallbackRejected(400, f"message refused: {e}"))
     return wrapper
 
 

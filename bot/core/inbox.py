@@ -12,6 +12,7 @@ transaction (`record_applied`), so a message taken up again answers them instead
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -30,7 +31,7 @@ from bot.core.context import Context
 from bot.core.message import Message, Reply
 from bot.core.outbox import Outbox
 from bot.core.router import Router
-from bot.db import begin, insert_unless_exists, session_scope, utcnow
+from bot.db import begin, insert_unless_exists, session_scope, too_long, utcnow
 from bot.models import CallbackSignature, InboundMessage
 from bot.privacy import mask_phone
 
@@ -105,6 +106,21 @@ class Replayed(Exception):
     """A callback whose signature was already accepted once."""
 
 
+class BadMessage(Exception):
+    """A message that cannot be recorded as it is (an id longer than its column): refused, with why."""
+
+
+def clean(msg: Message) -> Message:
+    """The message with NUL characters made visible (U+FFFD): PostgreSQL stores no NUL in text, and a
+    message refused on every retry would never be answered."""
+    if "\x00" not in f"{msg.text}{msg.sender}{msg.chat_id}{msg.dedupe_key}{msg.event_key}":
+        return msg
+    fix = (lambda v: v.replace("\x00", "\ufffd") if isinstance(v, str) else v)
+    return dataclasses.replace(msg, text=fix(msg.text), sender=fix(msg.sender), chat_id=fix(msg.chat_id),
+                               dedupe_key=fix(msg.dedupe_key), event_key=fix(msg.event_key),
+                               extra={k: fix(v) for k, v in msg.extra.items()})
+
+
 class Inbox:
     def __init__(self, ctx: Context, router: Router, outbox: Outbox, deadline: float, lease_seconds: float = 30.0,
                  workers: int = 8):
@@ -128,6 +144,11 @@ class Inbox:
         Raises Replayed when `guard`'s signature was seen before.
         """
         started = time.monotonic() if started is None else started
+        msg = clean(msg)
+        long = too_long(InboundMessage, dict(channel=msg.channel, dedupe_key=msg.dedupe_key, chat_id=msg.chat_id,
+                                             sender=msg.sender, msg_type=msg.event or msg.msg_type))
+        if long:
+            raise BadMessage(", ".join(f"{f} longer than {n} characters" for f, n in long))
         h = self._record(msg, guard)
         if h is None:
             h, applied = self._take_over(msg, delivery=True)

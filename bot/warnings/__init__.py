@@ -16,13 +16,14 @@ from bot.warnings.actions import (WarningError, close, create, create_with_retry
                                   report, sign)
 from bot.warnings.escalation import due_steps, sweep
 from bot.warnings.models import Warning, WarningEvent
-from bot.warnings.parse import LANDLINE, LEVELS, MOBILE, Draft, match_type, normalize_number, parse_warning
+from bot.warnings.parse import (LANDLINE, LEVELS, MOBILE, Draft, Problem, check_draft, match_type, normalize_number,
+                                parse_warning)
 from bot.warnings.people import CENTRE_NAME, find_station, liaisons_of, person_name, route, station_name
 from bot.warnings.queries import open_list_text, query_text, send_daily_summary, summary
 from bot.warnings.texts import (RESULT_NAMES, RESULTS, STATE_NAMES, export, level_text, parse_task_id,
                                 type_name)
 
-__all__ = ["CENTRE_NAME", "Draft", "LANDLINE", "LEVELS", "MOBILE", "RESULTS", "RESULT_NAMES", "STATE_NAMES",
+__all__ = ["CENTRE_NAME", "Draft", "Problem", "check_draft", "LANDLINE", "LEVELS", "MOBILE", "RESULTS", "RESULT_NAMES", "STATE_NAMES",
            "Warning", "WarningError", "WarningEvent", "close", "create", "create_with_retry", "due_steps",
            "export", "find", "find_station", "get_or_fail", "level_text", "liaisons_of", "match_type",
            "normalize_number", "open_list_text", "parse_task_id", "parse_warning", "person_name", "query_text",

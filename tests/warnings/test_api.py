@@ -91,3 +91,16 @@ def test_phone_numbers_are_masked_in_logs(stack, api, caplog):
     # and no chat but the linkage group saw the full number
     for chat in ("dm:liaison_chen", "dm:liaison_lin", "dm:police_duty", "leadership", "dongguan_grid"):
         assert all("13987654321" not in m["text"] and "13700001111" not in m["text"] for m in stack.messages(chat))
+
+
+def test_nul_wrong_types_and_long_values_are_422_with_the_field_never_500(stack, api):
+    for body, field in (({**GOOD, "note": "abc\x00def"}, "note"), ({**GOOD, "phone": 13812345678}, "phone"),
+                        ({**GOOD, "name": ["张三"]}, "name"), ({**GOOD, "external_id": "x" * 101}, "external_id"),
+                        ({**GOOD, "place": "很长的地名" * 50}, "place"), ({**GOOD, "note": "情" * 2001}, "note")):
+        r = api(body)
+        assert r.status_code == 422 and field in r.json()["fields"], (field, r.status_code, r.text[:200])
+    for raw in (b"\xff\xfe not json", b"[1, 2]", b'{"external_id": '):
+        r = requests.post(f"{stack.bot_url}/api/warnings", data=raw, timeout=5,
+                          headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"})
+        assert r.status_code == 422, r.text
+    assert count(stack) == 0

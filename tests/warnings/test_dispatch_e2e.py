@@ -136,8 +136,8 @@ def test_resident_and_other_chats_cannot_create_or_see(stack):
 
 def test_malformed_commands_get_usage(stack):
     stack.say("linkage", "police_duty", "#预警 姓名:张三 类型:刷单")
-    r = said(stack, "linkage", 1, "预警缺少")[0]
-    assert "电话、辖区/地址" in r["text"] and "用法" in r["text"]
+    r = said(stack, "linkage", 1, "预警没有下发")[0]
+    assert "缺少电话" in r["text"] and "缺少辖区/地址" in r["text"] and "用法" in r["text"]
     stack.say("linkage", "liaison_chen", "#签收")
     said(stack, "linkage", 1, "用法：#签收 编号")
     stack.say("linkage", "liaison_chen", "#反馈 YJ-20261128-001 劝住了")
@@ -193,3 +193,13 @@ def test_received_quoting_the_post_signs(stack):
                                        r.json()["nonce"]))["stream"]["content"]
     assert answer.startswith(f"{number} 已签收：陈警官")
     assert warnings(stack)[0].state == "signed"
+
+
+def test_an_address_with_the_story_after_it_is_dispatched_on_every_database(stack):
+    """A realistic paste runs past the place column after 地址: (PostgreSQL refused the insert, and the
+    warning was lost without an answer): the place is the address, the story is the note."""
+    story = "。对方自称公安局民警，说她的银行卡涉嫌洗钱，要她把钱转到安全账户配合调查，" * 6
+    stack.say("linkage", "police_duty", f"#预警 电话:13812345678 地址:城关镇东关村3组{story}")
+    said(stack, "linkage", 1, "已下发 YJ-")
+    (w,) = warnings(stack)
+    assert w.place == "城关镇东关村3组" and "安全账户" in w.note
