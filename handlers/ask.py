@@ -1,25 +1,29 @@
 """Resident Q&A: name the fraud type with red flags and what to do, or say nothing wrong.
 
 Follow-ups: within a few minutes of an answer, 案例 / 怎么办 (or 1 / 2) in the same chat give
-the case or the full advice for that intent. Answers per member in a group are limited.
+the case or the full advice for that intent, always. Past a member's answers a minute in a group
+(qa.group_answers_per_minute), an answer waits its turn in the outbox, and the bot says so once.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from typing import Optional
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from bot.core.context import Context
 from bot.core.message import Message, Reply
 from bot.core.router import Handler
+from bot.db import utcnow
 from bot.models import InboundMessage
 from content import answers
 
 FOLLOW_CASE = re.compile(r"^(案例|例子|举个例子|有啥例子|1|１)[。.!！?？]*$")
 FOLLOW_ADVICE = re.compile(r"^(怎么办|咋办|该怎么办|那咋办|咋整|防范办法|2|２)[。.!！?？]*$")
 NOT_AN_ANSWER = ("none", "clarify")
+LATER_NOTICE = "收到。您一分钟内问得较多，我按顺序一会儿回答您。急事请直接打110，拿不准可打96110咨询。"
 
 
 class AskHandler(Handler):
@@ -33,14 +37,24 @@ class AskHandler(Handler):
     def handle(self, msg: Message, ctx: Context, args: str = "") -> list[Reply]:
         text = msg.text.strip()
         lib = ctx.library
-        if msg.is_group and self._over_limit(msg, ctx):
-            return []
         follow = FOLLOW_CASE.match(text) and "case" or FOLLOW_ADVICE.match(text) and "advice"
         if follow:
             intent = self._last_intent(msg, ctx)
-            if intent:
+            if intent:           # a follow-up the bot itself invited is always answered, at once
                 body = answers.case_for if follow == "case" else answers.advice_for
                 return [Reply(body(intent, lib), rich=body(intent, lib, True), intent=intent)]
+        replies = self.answer(text, ctx)
+        wait = self._wait(msg, ctx) if msg.is_group else None
+        if wait is None:
+            return replies
+        # past the member's answers a minute in a group: the answer waits its turn (said once)
+        later, first = wait
+        deferred = [dataclasses.replace(r, after=later) for r in replies]
+        return ([Reply(LATER_NOTICE)] if first else []) + deferred
+
+    @staticmethod
+    def answer(text: str, ctx: Context) -> list[Reply]:
+        lib = ctx.library
         if not text:
             return [Reply(answers.help_line(lib), intent="none")]
         match = ctx.matcher.match(text)
@@ -68,10 +82,17 @@ class AskHandler(Handler):
                               .order_by(InboundMessage.received_at.desc(), InboundMessage.id.desc()).limit(1))
         return intent
 
-    def _over_limit(self, msg: Message, ctx: Context) -> bool:
-        since = ctx.clock() - dt.timedelta(minutes=1)
+    def _wait(self, msg: Message, ctx: Context) -> Optional[tuple[dt.datetime, bool]]:
+        """None while the member is within their answers a minute in this group; past it, when this
+        answer may go (a minute after the answer it replaces in the window) and whether it is the
+        first one over (the one that says so)."""
+        limit = ctx.config.qa.group_answers_per_minute
+        since = utcnow() - dt.timedelta(minutes=1)
         with ctx.sessions() as s:
-            n = s.scalar(select(func.count()).select_from(InboundMessage)
-                         .where(InboundMessage.chat_id == msg.chat_id, InboundMessage.sender == msg.sender,
-                                InboundMessage.received_at >= since, InboundMessage.intent.is_not(None)))
-        return n >= ctx.config.qa.group_answers_per_minute
+            answered = list(s.scalars(select(InboundMessage.received_at)
+                                      .where(InboundMessage.chat_id == msg.chat_id, InboundMessage.sender == msg.sender,
+                                             InboundMessage.received_at >= since, InboundMessage.intent.is_not(None))
+                                      .order_by(InboundMessage.received_at)))
+        if len(answered) < limit:
+            return None
+        return answered[len(answered) - limit] + dt.timedelta(minutes=1), len(answered) == limit

@@ -170,12 +170,12 @@ class Adapter:
         return None
 
     def queue(self, outbox, address: Address, kind: str, payload: dict, *, dedupe_key: str,
-              source: Optional[str], session) -> int:
+              source: Optional[str], session, not_before=None) -> int:
         """Queue content for a group: text; an image with its caption first; news (its text is for
         channels that carry text beside articles). Returns the rows added."""
         if kind not in self.kinds:
             raise Unsupported(f"channel {self.name} cannot carry {kind}")
-        kw = dict(source=source, session=session)
+        kw = dict(source=source, session=session, not_before=not_before)
         if kind == "image":
             payload = dict(payload)
             caption = payload.pop("caption", "")

@@ -206,7 +206,7 @@ class CustomerGroupAdapter(Adapter):
         return group.send.owner if group.send.via == "customer_group" else None
 
     def queue(self, outbox, address: Address, kind: str, payload: dict, *, dedupe_key: str,
-              source: Optional[str], session) -> int:
+              source: Optional[str], session, not_before=None) -> int:
         """One mass-send task for the group: text, an image with its caption, or news as link
         attachments with their text (plain text: WeChat users see no markdown)."""
         group = self.config.group(address.group_id)
@@ -222,10 +222,10 @@ class CustomerGroupAdapter(Adapter):
         elif payload.get("rich"):
             text = markup.plain(text)
         return self.queue_task(outbox, [group], text, attachments, dedupe_key=dedupe_key, source=source,
-                               session=session)
+                               session=session, not_before=not_before)
 
     def queue_task(self, outbox, groups: list, text: str, attachments: list, *, dedupe_key: str,
-                   source: Optional[str], session) -> int:
+                   source: Optional[str], session, not_before=None) -> int:
         """Queue one mass-send task (企业群发 to customer groups) for the groups' common owner.
 
         Nothing reaches a group until the owner confirms the task on the phone; the task and a row
@@ -256,7 +256,7 @@ class CustomerGroupAdapter(Adapter):
             s.flush()
             outbox.enqueue(channel=self.name, target=owner, msgtype="mass", payload=payload, dedupe_key=dedupe_key,
                            group_id=groups[0].id if len(groups) == 1 else None, source=f"mass_send:{task_id}",
-                           session=s)
+                           session=s, not_before=not_before)
             return 1
         return outbox._write(write, session)
 

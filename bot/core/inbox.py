@@ -61,7 +61,7 @@ class Handling:
 
 
 def _dump(replies: list[Reply]) -> str:
-    return json.dumps([asdict(r) for r in replies], ensure_ascii=False)
+    return json.dumps([asdict(r) for r in replies], ensure_ascii=False, default=str)
 
 
 def _intent(replies: list[Reply]) -> Optional[str]:
@@ -74,6 +74,8 @@ def _load(text: str) -> list[Reply]:
         d = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
         if "markdown" in d:          # stored before replies carried a rich form: text was the markup
             d["rich"] = d["text"] if d.pop("markdown") else None
+        if isinstance(d.get("after"), str):
+            d["after"] = dt.datetime.fromisoformat(d["after"])
         out.append(Reply(**d))
     return out
 
@@ -174,9 +176,11 @@ class Inbox:
         in_place = [r for r in replies if r.in_place]
         self._send_targeted(h, msg, [r for r in replies if not r.in_place])
         if not in_place:
-            self._finish(h, handled_by=handled_by, replied_via="none")
+            self._finish(h, handled_by=handled_by, replied_via="outbox" if replies else "none",
+                         intent=_intent(replies))
             return []
-        if time.monotonic() - started <= self.deadline and self._finish_passive(h, handled_by, in_place):
+        if time.monotonic() - started <= self.deadline and self._finish_passive(h, handled_by, in_place,
+                                                                                  _intent(replies)):
             return in_place
         # a retry came in meanwhile (or time ran out): this connection's answer would be lost
         self._late_replies(h, msg, handled_by, in_place)
@@ -360,8 +364,12 @@ class Inbox:
         self._finish(h, handled_by=handled_by, replied_via="outbox", intent=_intent(replies))
 
     def _send_targeted(self, h: Handling, msg: Message, replies: list[Reply]) -> None:
+        """Replies that do not go back now: to another group or to members, or later (`after`)."""
         for i, r in enumerate(replies):
             key = f"reply:{msg.channel}:{msg.dedupe_key}:{i}"
+            if r.after and not (r.to_group or r.to_users):
+                self.outbox.reply_later(msg, [r], dedupe_key=f"later:{msg.channel}:{msg.dedupe_key}:{i}",
+                                        source=f"inbound:{h.row_id}", not_before=r.after)
             if r.to_group:
                 try:
                     self.outbox.to_group(r.to_group, r.rich or r.text, rich=bool(r.rich), dedupe_key=key,
@@ -371,13 +379,13 @@ class Inbox:
             if r.to_users:
                 self.outbox.to_members(r.to_users, r.text, dedupe_key=key + ":u", source=f"inbound:{h.row_id}")
 
-    def _finish_passive(self, h: Handling, handled_by: str, replies: list[Reply]) -> bool:
+    def _finish_passive(self, h: Handling, handled_by: str, replies: list[Reply], intent: Optional[str]) -> bool:
         """Record the passive answer unless a retry arrived meanwhile (then False)."""
         with begin(self.engine) as conn:
             res = conn.execute(update(_T).where(_T.c.id == h.row_id, _T.c.handler_token == h.token,
                                                 _T.c.deliveries == h.deliveries)
                                .values(state="done", finished_at=utcnow(), handled_by=handled_by, lease_until=None,
-                                       replied_via="passive", passive_reply=_dump(replies), intent=_intent(replies)))
+                                       replied_via="passive", passive_reply=_dump(replies), intent=intent))
         if res.rowcount == 1:
             self._release(h)
         return res.rowcount == 1

@@ -5,6 +5,7 @@ renders the Reply for its readers (rich text where they see it, plain text elsew
 """
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -55,6 +56,8 @@ class Reply:
     to_users: tuple[str, ...] = ()
     # what the answer is about (a Q&A intent id), recorded with the inbound message
     intent: Optional[str] = None
+    # not before this time (UTC): the answer waits in the outbox (a member's answers per minute)
+    after: Optional[dt.datetime] = None
 
     @classmethod
     def formatted(cls, rich: str, **kw) -> "Reply":
@@ -63,4 +66,5 @@ class Reply:
 
     @property
     def in_place(self) -> bool:
-        return not (self.to_group or self.to_users)
+        """Answered where the message came from, now (passively when in time)."""
+        return not (self.to_group or self.to_users or self.after)

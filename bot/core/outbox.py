@@ -44,11 +44,13 @@ class Outbox:
     # --- low level ----------------------------------------------------------------------------
     def enqueue(self, *, channel: str, target: str, msgtype: str, payload: dict, dedupe_key: str,
                 group_id: Optional[str] = None, source: Optional[str] = None,
-                session: Optional[Session] = None) -> bool:
-        """Add one row as it is (an adapter's payload); False when the dedupe key exists already."""
+                session: Optional[Session] = None, not_before: Optional[dt.datetime] = None) -> bool:
+        """Add one row as it is (an adapter's payload); False when the dedupe key exists already.
+        not_before: the row waits until then."""
+        now = utcnow()
         values = dict(dedupe_key=dedupe_key, channel=channel, target=target, group_id=group_id,
                       msgtype=msgtype, payload=payload, state="pending", attempts=0,
-                      next_attempt_at=utcnow(), created_at=utcnow(), source=source)
+                      next_attempt_at=max(not_before or now, now), created_at=now, source=source)
         return bool(self._write(lambda s: insert_unless_exists(s, OutboxMessage, values, ["dedupe_key"]) is not None,
                                 session))
 
@@ -63,7 +65,7 @@ class Outbox:
         return result
 
     def add(self, address: Address, kind: str, payload: dict, *, dedupe_key: str, source: Optional[str],
-               session: Optional[Session]) -> int:
+            session: Optional[Session], not_before: Optional[dt.datetime] = None) -> int:
         """Split the payload to the channel's limits and add a row per part (key#1, key#2 …)."""
         parts = self.channels[address.channel].parts(payload, kind)
 
@@ -72,7 +74,8 @@ class Outbox:
             for i, part in enumerate(parts):
                 key = dedupe_key if len(parts) == 1 else f"{dedupe_key}#{i + 1}"
                 added += self.enqueue(channel=address.channel, target=address.target, msgtype=kind, payload=part,
-                                      dedupe_key=key, group_id=address.group_id, source=source, session=s)
+                                      dedupe_key=key, group_id=address.group_id, source=source, session=s,
+                                      not_before=not_before)
             return added
         return self._write(write, session)
 
@@ -156,21 +159,25 @@ class Outbox:
 
     # --- answers ---------------------------------------------------------------------------------
     def to_address(self, address: Address, text: str, *, dedupe_key: str, rich: bool = False,
-                   source: Optional[str] = None, session: Optional[Session] = None) -> int:
+                   source: Optional[str] = None, session: Optional[Session] = None,
+                   not_before: Optional[dt.datetime] = None) -> int:
         return self.add(address, "text", text_payload(text, rich=rich), dedupe_key=dedupe_key, source=source,
-                           session=session)
+                        session=session, not_before=not_before)
 
     def reply_later(self, msg: "Message", replies: list["Reply"], *, dedupe_key: str,
-                    source: Optional[str] = None) -> int:
-        """Answer `msg` after the passive deadline, where its channel says a late answer goes."""
+                    source: Optional[str] = None, not_before: Optional[dt.datetime] = None) -> int:
+        """Answer `msg` after the passive deadline (or not before `not_before`), where its channel
+        says a late answer goes."""
         rich = any(r.rich for r in replies)
-        text = "\n\n".join((r.rich or r.text) if rich else r.text for r in replies)
+        payload = text_payload("\n\n".join((r.rich or r.text) if rich else r.text for r in replies), rich=rich)
         where = self.channels[msg.channel].late_address(msg)
-        if isinstance(where, Address):
-            return self.to_address(where, text, rich=rich, dedupe_key=dedupe_key, source=source)
-        if isinstance(where, str):
-            return self.to_group(where, text, rich=rich, dedupe_key=dedupe_key, source=source)
-        return self.to_members(where, text, rich=rich, dedupe_key=dedupe_key, source=source)
+        if isinstance(where, str):           # a configured group: through the channel that reaches it
+            adapter, address = self._group_address(where)
+            return adapter.queue(self, address, "text", payload, dedupe_key=dedupe_key, source=source, session=None,
+                                 not_before=not_before)
+        address = where if isinstance(where, Address) else self._members(where)
+        return self.add(address, "text", payload, dedupe_key=dedupe_key, source=source, session=None,
+                        not_before=not_before)
 
     # --- reading ---------------------------------------------------------------------------------
     def rows(self, *, state: Optional[str] = None, limit: int = 100) -> list[OutboxMessage]:

@@ -42,13 +42,24 @@ def test_chatter_gets_the_help_line_not_a_fraud_type(stack):
     assert r["text"].startswith("可以问我") and "诈骗" not in r["text"].split("：")[0]
 
 
-def test_group_rate_limit_per_member(stack):
-    for i, q in enumerate(["刷单返利是真的吗", "网上贷款要先交钱咋回事", "冒充客服退款咋认", "裸聊被敲诈咋办"]):
+def test_past_the_answers_a_minute_a_question_waits_its_turn_and_the_bot_says_so_once(stack):
+    from sqlalchemy import select
+    from bot.models import OutboxMessage
+    for q in ["刷单返利是真的吗", "网上贷款要先交钱咋回事", "冒充客服退款咋认", "裸聊被敲诈咋办", "有人让我买游戏点卡"]:
         stack.say("dongguan_grid", "res_sun", q)
         stack.settle()                      # one at a time: the limit counts them in order
-    assert len(stack.bot_messages("dongguan_grid")) == 3
-    # another member is still answered
-    ask(stack, "dongguan_grid", "res_liu", "有人让我买游戏装备私下转账", 4)
+    said = [m["text"] for m in stack.bot_messages("dongguan_grid")]
+    assert len(said) == 4 and said[3].startswith("收到。您一分钟内问得较多") and "110" in said[3]
+    with stack.service.sessions() as s:
+        waiting = list(s.scalars(select(OutboxMessage).where(OutboxMessage.dedupe_key.like("later:%"))))
+    # the 4th and 5th answers wait until the 1st and 2nd leave the minute; nothing is dropped
+    assert len(waiting) == 2 and all(r.state == "pending" for r in waiting)
+    assert "裸聊" in waiting[0].payload["text"] and "游戏" in waiting[1].payload["text"]
+    assert all(50 < (r.next_attempt_at - r.created_at).total_seconds() <= 60 for r in waiting)
+    # the follow-up the bot invited is answered at once, past the limit or not
+    ask(stack, "dongguan_grid", "res_sun", "怎么办", 5)
+    # another member is answered at once
+    ask(stack, "dongguan_grid", "res_liu", "有人让我买游戏装备私下转账", 6)
 
 
 def test_one_to_one_has_no_rate_limit_and_gets_plain_text(stack):
