@@ -47,7 +47,8 @@ class UTCDateTime(TypeDecorator):
 def make_engine(url: str, base_dir: str | Path | None = None) -> Engine:
     """Create an engine; a relative SQLite path resolves against base_dir and its folder is created."""
     u = make_url(url)
-    kwargs: dict = {"future": True}
+    # a database error quotes its statement; its parameters (victims' names and numbers) stay out of it
+    kwargs: dict = {"future": True, "hide_parameters": True}
     if u.get_backend_name() == "sqlite":
         db = u.database
         if db and db != ":memory:" and not Path(db).is_absolute():

@@ -104,3 +104,12 @@ def test_nul_wrong_types_and_long_values_are_422_with_the_field_never_500(stack,
                           headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"})
         assert r.status_code == 422, r.text
     assert count(stack) == 0
+
+
+def test_a_landline_is_masked_in_the_answer_and_on_the_task_card(stack, api):
+    from bot.models import OutboxMessage
+    r = api({**GOOD, "external_id": "FZ-LAND-1", "phone": "0731-84567890"})
+    assert r.status_code == 201 and r.json()["phone"] == "0731-****7890"
+    with stack.service.sessions() as s:
+        cards = [o.payload for o in s.scalars(select(OutboxMessage).where(OutboxMessage.msgtype == "card"))]
+    assert cards and all("0731-****7890" in c["description"] and "84567890" not in c["description"] for c in cards)
