@@ -4,6 +4,7 @@ simulator running on real sockets.
 """
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import shutil
@@ -60,11 +61,12 @@ def sqlite_template(tmp_path_factory):
     return path
 
 
-@pytest.fixture
-def db_url(tmp_path, pg_template, sqlite_template):
-    """A fresh, migrated database for one test."""
+@contextlib.contextmanager
+def fresh_database(folder: Path, pg_template, sqlite_template):
+    """A migrated database of its own: a copy of the SQLite template, or a PostgreSQL database made
+    from the migrated template (dropped afterwards)."""
     if not pg_template:
-        target = tmp_path / "test.db"
+        target = folder / "test.db"
         shutil.copyfile(sqlite_template, target)
         yield f"sqlite:///{target}"
         return
@@ -72,10 +74,19 @@ def db_url(tmp_path, pg_template, sqlite_template):
     admin = _pg_admin(PG_URL)
     with admin.connect() as c:
         c.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"'))
-    yield str(make_url(PG_URL).set(database=name).render_as_string(hide_password=False))
-    with admin.connect() as c:
-        c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    try:
+        yield str(make_url(PG_URL).set(database=name).render_as_string(hide_password=False))
+    finally:
+        with admin.connect() as c:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def db_url(tmp_path, pg_template, sqlite_template):
+    """A fresh, migrated database for one test."""
+    with fresh_database(tmp_path, pg_template, sqlite_template) as url:
+        yield url
 
 
 def demo_config(db_url: str, api_base: str = "http://127.0.0.1:9", **env):

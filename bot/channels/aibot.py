@@ -75,7 +75,7 @@ class AibotAdapter(Adapter):
 
     def _stream_refresh(self, data: dict) -> Response:
         """WeCom polls an unfinished stream; ours finish at once, so answer what was said, finished."""
-        stream_id = str((data.get("stream") or {}).get("id") or "")
+        stream_id = _str(_obj(data.get("stream")).get("id"))
         replies = self.runtime.inbox.passive_replies("aibot", stream_id)
         return self._stream_answer(stream_id, self.passive_text(replies) if replies else "")
 
@@ -105,43 +105,52 @@ def strip_mention(text: str, bot_name: str) -> str:
     return text.strip()
 
 
+def _obj(v) -> dict:
+    """A JSON object, or {} for anything else (a field of the wrong type is read as absent)."""
+    return v if isinstance(v, dict) else {}
+
+
+def _str(v) -> str:
+    return str(v) if isinstance(v, (str, int, float)) and not isinstance(v, bool) else ""
+
+
+def _items_text(mixed) -> str:
+    items = _obj(mixed).get("msg_item")
+    return " ".join(_str(_obj(_obj(i).get("text")).get("content")) for i in (items if isinstance(items, list) else [])
+                    if _obj(i).get("msgtype") == "text")
+
+
 def _quoted(q) -> str:
     """The text of the message a reply quotes (`quote: {msgtype, text: {content}}`, [D:100719]), or ""."""
-    if not isinstance(q, dict):
-        return ""
+    q = _obj(q)
     if q.get("msgtype") == "mixed":
-        items = (q.get("mixed") or {}).get("msg_item") or []
-        return " ".join(str((i.get("text") or {}).get("content") or "") for i in items if isinstance(i, dict))
-    return str((q.get("text") or {}).get("content") or "")
+        return _items_text(q.get("mixed"))
+    return _str(_obj(q.get("text")).get("content"))
 
 
 def to_message(d: dict, config) -> Message:
-    msgid = d.get("msgid")
-    sender = (d.get("from") or {}).get("userid") if isinstance(d.get("from"), dict) else None
-    msgtype = d.get("msgtype")
+    msgid, sender, msgtype = _str(d.get("msgid")), _str(_obj(d.get("from")).get("userid")), d.get("msgtype")
     if not msgid or not sender or not isinstance(msgtype, str):
         raise CallbackRejected(400, "message without msgid, from.userid or msgtype")
     chat_type = "group" if d.get("chattype") == "group" else "single"
     chat_id: Optional[str] = None
     if chat_type == "group":
-        raw_chat = str(d.get("chatid") or "")
+        raw_chat = _str(d.get("chatid"))
+        if not raw_chat:
+            raise CallbackRejected(400, "group message without chatid")
         group = config.group_by_aibot_chatid(raw_chat)
         chat_id = group.id if group else raw_chat
     text = ""
-    if msgtype == "text":
-        text = str((d.get("text") or {}).get("content") or "")
+    if msgtype in ("text", "quote"):
+        text = _str(_obj(d.get("text")).get("content"))
     elif msgtype == "mixed":
-        items = (d.get("mixed") or {}).get("msg_item") or []
-        text = " ".join(str((i.get("text") or {}).get("content") or "") for i in items if i.get("msgtype") == "text")
-    elif msgtype == "quote":
-        text = str((d.get("text") or {}).get("content") or "")
-    event = None
-    if msgtype == "event":
-        event = str((d.get("event") or {}).get("eventtype") or "")
-    return Message(channel="aibot", sender=str(sender), text=strip_mention(text, config.wecom.aibot.name),
-                   dedupe_key=str(msgid), chat_type=chat_type, chat_id=chat_id, msg_type=msgtype, event=event,
-                   extra={"response_url": d.get("response_url"), "aibotid": d.get("aibotid"),
-                          "quote": _quoted(d.get("quote"))})
+        text = _items_text(d.get("mixed"))
+    event = _str(_obj(d.get("event")).get("eventtype")) if msgtype == "event" else None
+    url = d.get("response_url")
+    return Message(channel="aibot", sender=sender, text=strip_mention(text, config.wecom.aibot.name),
+                   dedupe_key=msgid, chat_type=chat_type, chat_id=chat_id, msg_type=msgtype, event=event,
+                   extra={"response_url": url if isinstance(url, str) and url.startswith("http") else None,
+                          "aibotid": _str(d.get("aibotid")) or None, "quote": _quoted(d.get("quote"))})
 
 
 ADAPTER = AibotAdapter

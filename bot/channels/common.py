@@ -76,7 +76,10 @@ def text_reply_xml(to: str, frm: str, content: str) -> str:
 
 def parse_xml(body: bytes | str) -> dict:
     """Parse XML with entities refused (no XXE, no billion laughs)."""
-    text = body.decode("utf-8") if isinstance(body, bytes) else body
+    try:
+        text = body.decode("utf-8") if isinstance(body, bytes) else body
+    except UnicodeDecodeError:
+        raise CallbackRejected(400, "body is not UTF-8")
     if "<!DOCTYPE" in text.upper() or "<!ENTITY" in text.upper():
         raise CallbackRejected(400, "DOCTYPE or ENTITY in XML")
     try:
