@@ -180,3 +180,21 @@ def test_cdata_end_in_a_reply_never_breaks_the_xml(db_url):
     r = reply_of(post_plain(app.test_client(), text_xml("echo a]]>b<c>&d", msgid="9").replace(
         "<![CDATA[echo a]]>b<c>&d]]>", "<![CDATA[echo a]]]]><![CDATA[>b<c>&d]]>")))
     assert r["Content"] == "a]]>b<c>&d"
+
+
+def reply_text(r) -> str:
+    return xmltodict.parse(r.data)["xml"]["Content"]
+
+
+def test_a_follower_whose_openid_spells_a_police_userid_gets_no_police_rights(db_url):
+    """Identities of different channels never share roles: an official-account follower is a resident,
+    whatever the letters of the openid."""
+    from bot.warnings.models import Warning
+    app = plain_app(db_url)
+    c = app.test_client()
+    r = post_plain(c, text_xml("#推送 列表", msgid="5001", openid="propaganda_yang"))   # allowed one to one
+    assert "仅限" in reply_text(r) and "社区每日提醒" not in reply_text(r)
+    r = post_plain(c, text_xml("#帮助", msgid="5002", openid="admin_gao"))
+    assert "#预警" not in reply_text(r) and "#推送" not in reply_text(r) and "发文字告诉我" in reply_text(r)
+    with app.extensions["fanzha"].sessions() as s:
+        assert s.scalar(select(func.count()).select_from(Warning)) == 0
