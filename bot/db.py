@@ -164,6 +164,7 @@ def begin(engine: Engine):
         yield conn
 
 
+
 def _alembic_config(engine: Engine):
     from alembic.config import Config as AlembicConfig
     cfg = AlembicConfig()
