@@ -183,7 +183,9 @@ def cmd_outbox(args) -> int:
             if args.state:
                 q = q.where(OutboxMessage.state == args.state)
             for r in s.scalars(q):
-                print(f"{r.id}\t{r.state}\t{r.channel}\t{mask_phone(r.target)[:40]}\t{r.attempts}\t{r.last_error or ''}")
+                unknown = f"\t{r.unknown_outcomes} unknown" if r.unknown_outcomes else "\t"
+                print(f"{r.id}\t{r.state}\t{r.channel}\t{mask_phone(r.target)[:40]}\t{r.attempts}{unknown}\t"
+                      f"{mask_phone(r.last_error or '')}")
     elif args.action == "retry-dead":
         n = requeue_dead(svc.sessions, utcnow())
         print(f"{n} dead messages queued again")

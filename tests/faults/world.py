@@ -49,14 +49,16 @@ class FaultWorld:
         members = [f"m{i:04d}" for i in range(n)]
         raw["people"] += [{"userid": u, "name": f"成员{i}", "roles": ["resident"]} for i, u in enumerate(members)]
         raw["robots"].update({f"fr{i}": {"key": f"fault-key-{i}"} for i in range(n)})
-        raw["groups"] += [{"id": f"hook{i:04d}", "name": f"网格群{i}", "kind": "community",
-                           "send": {"via": "webhook", "robot": f"fr{i}"}} for i in range(n)]
-        raw["groups"] += [{"id": f"chat{i:04d}", "name": f"应用群{i}", "kind": "unit",
-                           "send": {"via": "appchat", "chatid": f"fchat{i:04d}"},
-                           "members": [members[i], members[(i + 1) % n]]} for i in range(n)]
-        raw["groups"] += [{"id": f"cust{i:04d}", "name": f"客户群{i}", "kind": "community", "external": True,
-                           "send": {"via": "customer_group", "owner": members[i], "chatid": f"wrFault{i:04d}"},
-                           "members": [members[i]]} for i in range(n)]
+        # one group of each channel after the other, so that a fan-out has every channel in flight at once
+        for i in range(n):
+            raw["groups"] += [
+                {"id": f"hook{i:04d}", "name": f"网格群{i}", "kind": "community",
+                 "send": {"via": "webhook", "robot": f"fr{i}"}},
+                {"id": f"chat{i:04d}", "name": f"应用群{i}", "kind": "unit", "send": {"via": "appchat", "chatid": f"fchat{i:04d}"},
+                 "members": [members[i], members[(i + 1) % n]]},
+                {"id": f"cust{i:04d}", "name": f"客户群{i}", "kind": "community", "external": True,
+                 "send": {"via": "customer_group", "owner": members[i], "chatid": f"wrFault{i:04d}"},
+                 "members": [members[i]]}]
         raw["campaigns"] = [{"name": "故障演练", "targets": {"groups": [f"{p}{i:04d}" for p in ("hook", "chat", "cust")
                                                                    for i in range(n)]},
                              "cron": "0 10 * * *", "draw_from": ["venue", "scenario"], "msgtype": "text",
@@ -76,9 +78,10 @@ class FaultWorld:
         member one to one (the app), as a warning's fan-out would; returns the rows queued."""
         from bot import campaigns as cp
         campaign = self.config.campaigns[0]
-        cp.run_slot(service, campaign, cp.previous_slot(campaign, self.config.timezone, service.clock()))
-        for u in self.members():
+        for i, u in enumerate(self.members()):       # the one-to-one messages first, then the slot
             service.outbox.to_members([u], f"致{u}：请核实预警信息", dedupe_key=f"fault-dm-{u}")
+            if i == self.n // 4:
+                cp.run_slot(service, campaign, cp.previous_slot(campaign, self.config.timezone, service.clock()))
         with service.sessions() as s:
             return s.scalar(select(func.count()).select_from(OutboxMessage))
 
