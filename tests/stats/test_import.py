@@ -113,3 +113,15 @@ def test_follow_ups_are_recorded_and_listed_per_case(small, capsys, monkeypatch)
     c, items = cases.follow_ups(small.sessions, "A3")
     assert [f.method for f in items] == ["电话", "走访"]
     assert main(["cases", "followup", "NOPE", "x"]) == 1
+
+
+def test_a_cell_longer_than_its_column_is_a_row_error_not_cut_short(small, tmp_path):
+    """A case number cut to its column's length could merge two cases; it is refused with the length."""
+    long_no = "AJ" + "7" * 70
+    rows = [[long_no, "2026-11-26 10:00", "高庄镇", "虚假购物服务", "", "30", "", "", "100", "微信"],
+            ["E2", "2026-11-26 10:00", "高庄镇", "虚假购物服务", "", "30", "学" * 40, "", "100", "微信"]]
+    res = cases.import_file(small.sessions, small.config, write_csv(tmp_path / "long.csv", rows))
+    text = [str(e) for e in res.errors]
+    assert any("案件编号" in t and "太长（72字，最多64字）" in t for t in text), text
+    assert any("职业" in t and "太长（40字，最多32字）" in t for t in text), text
+    assert not res.written and case(small, long_no[:64]) is None and case(small, "E2") is None
