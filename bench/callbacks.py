@@ -20,6 +20,20 @@ import time
 from common import ROOT, Client, aibot_callback, aibot_request, app_request, config, free_port, summary, wait_http
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its children that are alive (gunicorn's workers), from /proc."""
+    total = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    pids = [pid] + [int(c) for c in open(f"/proc/{pid}/task/{pid}/children").read().split()]
+    for p in pids:
+        try:
+            fields = open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--clients", type=int, default=16)
@@ -69,10 +83,12 @@ def main() -> int:
                         answers.append((status, content, read))
 
             threads = [threading.Thread(target=client, args=(c, b)) for c, b in zip(conns, batches)]
+            cpu0 = cpu_seconds(proc.pid)
             t0 = time.perf_counter()
             [t.start() for t in threads]
             [t.join() for t in threads]
             wall = time.perf_counter() - t0
+            server_cpu = (cpu_seconds(proc.pid) - cpu0) / max(1, len(samples)) * 1000
             for status, content, read in answers:  # every answer decrypted and checked, after the clock
                 try:
                     assert status == 200, status
@@ -80,7 +96,8 @@ def main() -> int:
                     assert "可用命令" in answer, answer
                 except Exception as e:
                     errors.append(repr(e))
-            print(summary(name, samples) + f" throughput={len(samples) / wall:.0f}/s errors={len(errors)}")
+            print(summary(name, samples) + f" throughput={len(samples) / wall:.0f}/s "
+                  f"server CPU={server_cpu:.2f} ms/callback errors={len(errors)}")
             if errors:
                 print("  first error:", errors[0])
     finally:

@@ -89,6 +89,7 @@ PLEDGE_USAGE = "用法：#承诺书 户数 说明，例如：#承诺书 35 东�
 
 class PledgeHandler(Handler):
     name = "pledge"
+    quick = True
     command = "承诺书"
     roles = {"propaganda", "admin"}
     chats = {"community", "bank", "school", "square", "network", "station", "unit", "enterprise"}
@@ -121,6 +122,7 @@ FOLLOW_UP_METHODS = ("电话", "走访", "上门", "微信", "视频")
 
 class FollowUpHandler(Handler):
     name = "follow_up"
+    quick = True
     command = "回访"
     roles = {"police", "liaison", "admin"}
     chats = {"linkage"}

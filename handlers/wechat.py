@@ -38,6 +38,7 @@ def not_text() -> str:
 
 class PublicHandler(Handler):
     name = "wechat"
+    quick = True
     priority = 30
 
     def accepts(self, msg: Message, ctx: Context) -> bool:

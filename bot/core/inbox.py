@@ -163,7 +163,15 @@ class Inbox:
                 return self._replay(msg)
             if applied is not None:            # its changes were made before the process died
                 return self._answer(h, msg, "applied", applied, started)
-        future = self.pool.submit(self._route, msg)
+        try:
+            route = self.router.select(msg, self.ctx)
+            if route.quick:   # no hop to the pool: a quick answer is ready long before the deadline
+                return self._answer(h, msg, route.name, route.answer(), started)
+        except Exception as e:
+            self._finish(h, state="failed", error=f"{type(e).__name__}: {e}")
+            log.exception("handler failed on %s", msg.dedupe_key)
+            return []
+        future = self.pool.submit(lambda: (route.name, route.answer()))
         try:
             handled_by, replies = future.result(timeout=max(0.0, self.deadline - (time.monotonic() - started)))
         except TimeoutError:

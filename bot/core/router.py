@@ -6,7 +6,8 @@ here, in one place, from each handler's `roles` and `chats`.
 from __future__ import annotations
 
 import re
-from typing import Iterable, Optional
+from dataclasses import dataclass
+from typing import Callable, Iterable, Optional
 
 from bot.core.context import Context
 from bot.core.message import Message, Reply
@@ -40,6 +41,9 @@ class Handler:
     roles: Optional[set[str]] = None
     chats: Optional[set[str]] = None
     priority: int = 50
+    # answers in well under the passive deadline (no chart, no fan-out to many groups): the inbox runs
+    # it in the request's thread instead of handing it to its pool
+    quick = False
     usage = ""
     summary = ""
 
@@ -55,6 +59,14 @@ class Handler:
 
     def names(self) -> tuple[str, ...]:
         return ((self.command,) if self.command else ()) + self.aliases
+
+
+@dataclass(frozen=True)
+class Route:
+    """The handler that answers a message (`name`), its answer to run, and whether it is quick."""
+    name: str
+    answer: Callable[[], list[Reply]]
+    quick: bool = False
 
 
 class Router:
@@ -78,23 +90,30 @@ class Router:
         """Commands this sender may use in this chat."""
         return [h for h in self.commands if h.allowed(msg, ctx)]
 
-    def dispatch(self, msg: Message, ctx: Context) -> tuple[str, list[Reply]]:
-        """Answer a message: (name of the handler that took it, replies)."""
+    def select(self, msg: Message, ctx: Context) -> "Route":
+        """Who answers a message, not yet asked to: commands by name (with roles and chats checked),
+        then the first other handler that accepts it, then the fallback."""
         parsed = parse_command(msg.text)
         if parsed:
             name, args = parsed
             h = self.command_handler(name)
             if h is None:
-                return "unknown-command", [Reply(self.unknown_command_text(name, msg, ctx))]
+                text = self.unknown_command_text(name, msg, ctx)
+                return Route("unknown-command", lambda: [Reply(text)], quick=True)
             if not h.allowed(msg, ctx):
-                return h.name, [Reply(self.refusal_text(h))]
-            return h.name, h.handle(msg, ctx, args)
+                return Route(h.name, lambda: [Reply(self.refusal_text(h))], quick=True)
+            return Route(h.name, lambda: h.handle(msg, ctx, args), h.quick)
         for h in self.handlers:
             if not h.command and h.accepts(msg, ctx):
-                return h.name, h.handle(msg, ctx)
+                return Route(h.name, lambda: h.handle(msg, ctx), h.quick)
         if self.fallback:
-            return self.fallback.name, self.fallback.handle(msg, ctx)
-        return "none", []
+            return Route(self.fallback.name, lambda: self.fallback.handle(msg, ctx), self.fallback.quick)
+        return Route("none", lambda: [], quick=True)
+
+    def dispatch(self, msg: Message, ctx: Context) -> tuple[str, list[Reply]]:
+        """Answer a message: (name of the handler that took it, replies)."""
+        route = self.select(msg, ctx)
+        return route.name, route.answer()
 
     def unknown_command_text(self, name: str, msg: Message, ctx: Context) -> str:
         names = "、".join(f"#{h.command}" for h in self.available(msg, ctx))

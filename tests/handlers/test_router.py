@@ -69,3 +69,28 @@ def test_plain_text_without_a_taker_gets_the_pointer_not_a_guess():
     router = build_router()
     name, replies = router.dispatch(group_msg("dongguan_grid", "res_liu", "今天天气不错"), ctx())
     assert name == "fallback" and "#帮助" in replies[0].text
+
+
+def test_non_command_handlers_are_offered_a_message_by_priority_not_by_list_order():
+    class Low(Handler):
+        name, priority = "low", 90
+
+        def accepts(self, msg, ctx):
+            return True
+
+        def handle(self, msg, ctx, args=""):
+            return [Reply("low")]
+
+    class High(Low):
+        name, priority = "high", 10
+
+        def handle(self, msg, ctx, args=""):
+            return [Reply("high")]
+    router = Router([Low(), High()])
+    assert router.dispatch(group_msg("dongguan_grid", "res_liu", "你好"), ctx(router))[0] == "high"
+
+
+def test_two_handlers_claiming_one_command_are_refused_at_start():
+    import pytest
+    with pytest.raises(ValueError, match="#预警"):
+        Router([WarnCmd(), WarnCmd()])
