@@ -282,19 +282,8 @@ class Inbox:
             h, applied = self._take_over(msg, delivery=False)
             if h is None:
                 continue
-            try:
-                handled_by, replies = ("applied", applied) if applied is not None else self._route(msg)
-            except Exception as e:
-                log.exception("handler failed again on %s", msg.dedupe_key)
-                self._finish(h, state="failed", error=f"{type(e).__name__}: {e}")
-                continue
-            self._send_targeted(h, msg, [r for r in replies if not r.in_place])
-            in_place = [r for r in replies if r.in_place]
-            if in_place:
-                self._late_replies(h, msg, handled_by, in_place)
-            else:
-                self._finish(h, handled_by=handled_by, replied_via="none")
-            done += 1
+            done += self._answer_late(h, msg, (lambda a=applied: ("applied", a)) if applied is not None
+                                      else (lambda m=msg: self._route(m)))
         return done
 
     def _abandon(self, row_id: int, now: dt.datetime) -> None:
@@ -353,18 +342,23 @@ class Inbox:
         return self.router.dispatch(msg, self.ctx)
 
     def _late(self, h: Handling, msg: Message, future) -> None:
+        self._answer_late(h, msg, future.result)
+
+    def _answer_late(self, h: Handling, msg: Message, answer) -> bool:
+        """Answer through the outbox with what `answer()` gives: (handled by, replies). False: it failed."""
         try:
-            handled_by, replies = future.result()
+            handled_by, replies = answer()
         except Exception as e:
             log.exception("handler failed on %s", msg.dedupe_key)
             self._finish(h, state="failed", error=f"{type(e).__name__}: {e}")
-            return
+            return False
         self._send_targeted(h, msg, [r for r in replies if not r.in_place])
         in_place = [r for r in replies if r.in_place]
         if in_place:
             self._late_replies(h, msg, handled_by, in_place)
         else:
             self._finish(h, handled_by=handled_by, replied_via="none")
+        return True
 
     def _late_replies(self, h: Handling, msg: Message, handled_by: str, replies: list[Reply]) -> None:
         try:
