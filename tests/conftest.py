@@ -82,10 +82,30 @@ def fresh_database(folder: Path, pg_template, sqlite_template):
         admin.dispose()
 
 
+@contextlib.contextmanager
+def stopping_services():
+    """Every Service built inside is stopped on the way out, so that no background thread of one test
+    (an inbox's lease keeper, a sender) outlives it and works on a database that is gone."""
+    from bot.app import Service
+    made, original = [], Service.__init__
+
+    def init(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        made.append(self)
+    Service.__init__ = init
+    try:
+        yield
+    finally:
+        Service.__init__ = original
+        for service in made:
+            service.stop()
+            service.engine.dispose()
+
+
 @pytest.fixture
 def db_url(tmp_path, pg_template, sqlite_template):
-    """A fresh, migrated database for one test."""
-    with fresh_database(tmp_path, pg_template, sqlite_template) as url:
+    """A fresh, migrated database for one test; services built on it stop before it is dropped."""
+    with fresh_database(tmp_path, pg_template, sqlite_template) as url, stopping_services():
         yield url
 
 
