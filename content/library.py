@@ -47,10 +47,12 @@ FORBIDDEN_FACTS = (
 )
 
 # longest allowed text per single-text field (characters)
-_TEXT_LIMITS = {"name": 20, "short": 8, "summary": 60, "now": 90, "case": 220}
+_TEXT_LIMITS = {"name": 20, "short": 8, "summary": 60, "now": 90, "case": 220, "ask": 40}
+SAY_MAX = 100  # a situation's opening lines
 _FIELDS = {
     "name", "short", "summary", "how", "red_flags", "advice", "now", "case",
     "keywords", "words", "patterns", "combos", "first_steps", "examples", "dominates",
+    "ask", "situations",
 }
 
 
@@ -76,6 +78,23 @@ class Combo:
     label: str
 
 
+@dataclass(frozen=True)
+class Situation:
+    """A case the reply must open with a fixed answer ("马上挂断，别开共享"): ``when`` matches
+    the normalised message and ``unless`` does not. ``keep``: a fraud type the matcher named
+    stays the intent (screen sharing happens in many scams); otherwise the situation's own
+    scenario is the intent."""
+    id: str
+    when: re.Pattern
+    say: str
+    unless: re.Pattern | None = None
+    keep: bool = False
+    intent: str = ""
+
+    def applies(self, norm: str) -> bool:
+        return bool(self.when.search(norm)) and not (self.unless and self.unless.search(norm))
+
+
 @dataclass
 class Scenario:
     id: str
@@ -95,6 +114,9 @@ class Scenario:
     # intents this one wins over when its own evidence alone reaches the threshold
     # (jiaoyou over touzi: romance that leads into investment is labelled jiaoyou)
     dominates: list[str] = field(default_factory=list)
+    # the one question a "suspect and ask" reply puts (fraud types only)
+    ask: str = ""
+    situations: list[Situation] = field(default_factory=list)
     source: str = ""
 
 
@@ -300,12 +322,46 @@ def _combos(data, fname, errors, normalize) -> list[Combo]:
     return out
 
 
+def _situations(data, fname, errors, intent) -> list[Situation]:
+    v = data.get("situations", [])
+    if not isinstance(v, list):
+        errors.append(f"{fname}: situations: must be a list of {{id, when, say}}")
+        return []
+    out, seen = [], set()
+    for i, item in enumerate(v, 1):
+        where = f"{fname}: situations: item {i}"
+        if not isinstance(item, dict) or not all(isinstance(item.get(k), str) for k in ("id", "when", "say")):
+            errors.append(f"{where} needs 'id', 'when' (regex) and 'say' (text)")
+            continue
+        extra = set(item) - {"id", "when", "unless", "keep", "say"}
+        if extra:
+            errors.append(f"{where} has unknown keys {sorted(extra)}")
+        if item["id"] in seen:
+            errors.append(f"{where} repeats id {item['id']!r}")
+        seen.add(item["id"])
+        when = _compile_pattern(item["when"], where, errors)
+        unless = None
+        if "unless" in item:
+            unless = _compile_pattern(str(item["unless"]), where, errors)
+        say = item["say"].strip()
+        if not say or len(say) > SAY_MAX:
+            errors.append(f"{where} say must be 1 to {SAY_MAX} chars (has {len(say)})")
+        if not isinstance(item.get("keep", False), bool):
+            errors.append(f"{where} keep must be true or false")
+        if when is not None and ("unless" not in item or unless is not None):
+            out.append(Situation(item["id"], when, say, unless, bool(item.get("keep", False)), intent))
+    return out
+
+
 def _all_texts(data) -> list[tuple[str, str]]:
     """(field, text) for every human-readable text of a scenario file."""
     out = []
-    for key in ("name", "short", "summary", "now", "case"):
+    for key in ("name", "short", "summary", "now", "case", "ask"):
         if isinstance(data.get(key), str):
             out.append((key, data[key]))
+    for item in data.get("situations") or []:
+        if isinstance(item, dict) and isinstance(item.get("say"), str):
+            out.append(("situations", item["say"]))
     for key in ("how", "red_flags", "advice", "first_steps"):
         v = data.get(key)
         if isinstance(v, str):
@@ -357,6 +413,8 @@ def _scenario(path: Path, data, errors: list[str], normalize) -> Scenario | None
         combos=_combos(data, fname, errors, normalize),
         first_steps=_text_list(data, "first_steps", fname, errors, 4, 4, item_max=60,
                                required=intent == "after_scam"),
+        ask=_text(data, "ask", fname, errors, required=intent in FRAUD_INTENTS),
+        situations=_situations(data, fname, errors, intent),
         source=str(path),
     )
     dom = data.get("dominates", [])

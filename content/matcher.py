@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .learned import features
-from .library import NONE, Library
+from .library import FRAUD_INTENTS, NONE, Library, Situation
 from .normalize import Normalizer
 
 THRESHOLD = 2.0          # final score needed to name an intent
@@ -42,6 +42,12 @@ RULE_VOTE = 0.3          # most the hand-written keywords add to a learned proba
 RULE_HALF = 2.0          # the rule score at which they add half of that
 CLARIFY_SHARE = 0.6      # runner-up at this share of the best combined score -> ask back
 AFTER_VOTE = 0.3         # added to after_scam when money is gone and the writer asks what now
+# suspect and ask: ``none`` won, but one fraud type reaches SUSPECT_SHARE of none's score and
+# SUSPECT_LEAD times the next intent's, and the message is a pasted text or has a generic fraud
+# cue -> name that type as a suspicion and ask one question (chosen held out, content/README.md)
+SUSPECT_SHARE = 0.5
+NOTICE_LEGIT = 1.0  # legit + hearsay cues from which a message is a notice, not a situation
+SUSPECT_LEAD = 3.0
 DISMISSED_FACTOR = 1 / 3  # weight of phrases inside a clause the writer dismisses
 MAX_EVIDENCE = 6
 # no generic fraud cue at all (nothing to pay, move, hand over, hide, fear or doubt) and not a
@@ -82,6 +88,12 @@ class Match:
     text: str = ""  # the normalised text the decision was made on
     # hand-written evidence per intent and the generic cues found (used to explain a decision)
     detail: dict = field(default_factory=dict, repr=False, compare=False)
+    # ``none`` nearly won: the intent is what the bot suspects, and the reply asks
+    suspect: bool = False
+    # a case with a fixed answer the reply opens with (library Situation)
+    situation: Situation | None = field(default=None, compare=False)
+    # the situation, not the weights, set the intent (the reply then names no fraud type)
+    by_situation: bool = False
 
     def as_dict(self) -> dict:
         return {
@@ -91,6 +103,8 @@ class Match:
             "evidence": list(self.evidence),
             "clarify": list(self.clarify) if self.clarify else None,
             "forwarded": self.forwarded,
+            "suspect": self.suspect,
+            "situation": self.situation.id if self.situation else None,
         }
 
 
@@ -192,6 +206,7 @@ class Matcher:
         self._patterns = [(sc.id, pat) for sc in lib.scenarios.values() for pat in sc.patterns]
         self._combos = [(sc.id, c) for sc in lib.scenarios.values() for c in sc.combos]
         self._dominates = [(sc.id, tuple(sc.dominates)) for sc in lib.scenarios.values() if sc.dominates]
+        self._situations = [st for sc in lib.scenarios.values() for st in sc.situations]
 
         # words that may be shown as evidence of the learned weights
         self.vocabulary = set(self._phrases) | set(self._words) | {
@@ -393,7 +408,7 @@ class Matcher:
                 and (len(ranked) == 1 or ranked[0][1] - ranked[1][1] >= SECOND_MARGIN):
             need = ranked[0][1]  # second chance: strong pressure, one intent clearly on topic
         detail = {"evidence": evidence, "cues": cues if (forwarded or bonus >= 0.5) else [],
-                  "after_state": after, "tokens": toks}
+                  "after_state": after, "tokens": toks, "bonus": bonus, "legit": legit}
         if not ranked or ranked[0][1] < need:
             top_ev = []
             if ranked:
@@ -425,9 +440,35 @@ class Matcher:
 
     # -------------------------------------------------------------- decision
 
+    def situation(self, norm: str) -> Situation | None:
+        """The first library situation the normalised message is in."""
+        return next((st for st in self._situations if st.applies(norm)), None)
+
     def match(self, text: str) -> Match:
-        """Name the intent of one message: learned word weights, with the hand-written keywords,
-        patterns and rules as a vote (at most RULE_VOTE); ``none`` is a label like the others."""
+        """Name the intent of one message (``_decide``), then check the situations with a fixed
+        answer: one sets the intent to its scenario's (``keep``: a fraud type the weights named
+        stays), except that money already gone stays after_scam."""
+        r = self._decide(text)
+        # a notice or a check already made ("派出所提醒…", "请转告", "打电话核实过") is no situation
+        st = self.situation(r.text) if r.text and r.detail.get("legit", 0.0) < NOTICE_LEGIT else None
+        if st is None:
+            return r
+        intent = r.intent
+        if intent == AFTER_SCAM and st.intent != AFTER_SCAM:
+            return r  # the after-scam steps come first
+        named = st.keep and intent in FRAUD_INTENTS and not r.suspect
+        if not named:
+            intent = st.intent
+        if intent != r.intent:
+            r.evidence = self._explain(intent, r.text, r.detail)
+        r.intent, r.situation, r.by_situation, r.clarify, r.suspect = intent, st, not named, None, False
+        return r
+
+    def _decide(self, text: str) -> Match:
+        """Learned word weights, with the hand-written keywords, patterns and rules as a vote
+        (at most RULE_VOTE); ``none`` is a label like the others. When ``none`` wins but one fraud
+        type is close to it and clearly ahead of the other intents, that type is named as a
+        suspicion (``suspect``): the reply says what the bot suspects and asks."""
         rule = self.rule_match(text)
         weights = self.lib.weights
         if weights is None or not any(ch.isalnum() for ch in rule.text):
@@ -446,7 +487,13 @@ class Matcher:
         intents = [(i, s) for i, s in ranked if i != NONE]
         candidates = [(i, round(s, 3)) for i, s in intents[:5] if s >= 0.01]
         if best == NONE:
-            top = intents[0][0]
+            top, top_score = intents[0]
+            if top in FRAUD_INTENTS and top_score >= SUSPECT_SHARE * best_score \
+                    and top_score >= SUSPECT_LEAD * intents[1][1] \
+                    and (rule.forwarded or rule.detail.get("bonus", 0.0) > 0):
+                learned = weights.decisive(feats, top, self.vocabulary)
+                return Match(top, round(top_score, 3), candidates, self._explain(top, norm, rule.detail, learned),
+                             None, rule.forwarded, norm, rule.detail, suspect=True)
             learned = weights.decisive(feats, top, self.vocabulary)
             return Match(NONE, round(final[NONE], 3), candidates,
                          self._explain(top, norm, dict(rule.detail, cues=[]), learned),
