@@ -33,6 +33,7 @@ INTENTS = FRAUD_INTENTS + SERVICE_INTENTS  # every id that has a file; "none" ha
 NONE = "none"
 
 WEIGHT_MIN, WEIGHT_MAX = -5.0, 5.0
+NOTICE_PARTS = ("warn", "general", "speaker", "service", "question")
 
 # Wrong facts that must never appear in any text (fraud-facts.md §0).
 FORBIDDEN_FACTS = (
@@ -142,6 +143,9 @@ class Lexicon:
     # cue -> weight: talk about someone else's case or the news ("看新闻说…", "大家都注意点"),
     # counter-evidence like legit, but never voided by "被骗"/"是骗子" (the story is about a scam)
     hearsay: dict[str, float] = field(default_factory=dict)
+    # an anti-fraud notice (police, bank, school: "凡是…都是诈骗，请勿…") or a service SMS that sends
+    # the reader to the sender's own app: {warn, general, speaker, service, question} regexes
+    notice: dict[str, re.Pattern] = field(default_factory=dict)
 
 
 @dataclass
@@ -454,7 +458,8 @@ def _lexicon(path: Path, errors: list[str]) -> Lexicon | None:
         errors.append(f"{fname}: file: must be a mapping")
         return None
     for key in sorted(set(data) - {"typos", "abbreviations", "suspicion", "suspicion_patterns", "legit",
-                                   "legit_void", "after_state", "forwarded", "negators", "hearsay"}):
+                                   "legit_void", "after_state", "forwarded", "negators", "hearsay",
+                                   "notice"}):
         errors.append(f"{fname}: {key}: unknown field")
 
     def mapping(key) -> dict[str, str]:
@@ -542,6 +547,20 @@ def _lexicon(path: Path, errors: list[str]) -> Lexicon | None:
                 continue
             out.append(c)
         after_state[key] = out
+    notice: dict[str, re.Pattern] = {}
+    nv = data.get("notice") or {}
+    if not isinstance(nv, dict):
+        errors.append(f"{fname}: notice: must be a mapping of {'/'.join(NOTICE_PARTS)}: regex")
+        nv = {}
+    for key in sorted(set(nv) - set(NOTICE_PARTS)):
+        errors.append(f"{fname}: notice: {key}: unknown field ({', '.join(NOTICE_PARTS)})")
+    for key in NOTICE_PARTS if nv else ():
+        if not isinstance(nv.get(key), str):
+            errors.append(f"{fname}: notice: {key}: missing (a regex)")
+            continue
+        rx = _compile_pattern(nv[key], f"{fname}: notice: {key}:", errors)
+        if rx is not None:
+            notice[key] = rx
     forwarded = []
     for i, rx in enumerate(data.get("forwarded") or [], 1):
         try:
@@ -565,7 +584,7 @@ def _lexicon(path: Path, errors: list[str]) -> Lexicon | None:
     if len(errors) != n_before:
         return None
     return Lexicon(typos, abbreviations, suspicion, forwarded, negators, str(path),
-                   suspicion_patterns, legit, list(legit_void), after_state, hearsay)
+                   suspicion_patterns, legit, list(legit_void), after_state, hearsay, notice)
 
 
 def load_library(path: str | Path | None = None, lexicon_path: str | Path | None = None,

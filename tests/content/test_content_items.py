@@ -160,3 +160,9 @@ def test_a_situation_with_a_wrong_fact_or_a_bad_regex_is_refused(scenario_copy):
     errors = "\n".join(exc.value.errors)
     assert "kefu.yaml: situations: item 1 regex does not compile" in errors
     assert "kefu.yaml: situations: wrong fact" in errors
+
+
+def test_screen_sharing_nobody_asked_for_is_no_situation(matcher):
+    for text in ["我在公司用腾讯会议开周会，共享屏幕给大家看报表", "孩子网课要用会议软件，老师发了会议号"]:
+        r = matcher.match(text)
+        assert r.situation is None and r.intent == "none", (text, r)
