@@ -166,3 +166,23 @@ def test_screen_sharing_nobody_asked_for_is_no_situation(matcher):
     for text in ["我在公司用腾讯会议开周会，共享屏幕给大家看报表", "孩子网课要用会议软件，老师发了会议号"]:
         r = matcher.match(text)
         assert r.situation is None and r.intent == "none", (text, r)
+
+
+# issue 11, item 11: missing scams, each where it belongs
+@pytest.mark.parametrize("text, intent", [
+    ("有人打电话说是孩子班主任 说孩子在学校摔断了腿 要我先转五千手术费", "laoshi"),
+    ("收到短信说我有违章罚款没交 逾期吊销驾照 让点链接缴费", "gongjianfa"),
+    ("有个当兵的来店里说部队采购 要订一百箱方便面 让我先垫钱从他说的厂家进货", "gouwu"),
+    ("有人说能帮俺娘代办养老保险 交三万代办费 以后每月多领一千", "yanglao"),
+    ("群里说民族资产解冻 每个老人能领一百万 先交三百登记费", "yanglao"),
+    ("朋友拉我玩球赛竞猜 说有内部消息稳赢", "touzi"),
+])
+def test_missing_scams_are_named(matcher, lib, text, intent):
+    r, out = reply(matcher, lib, text)
+    assert r.intent == intent, r
+    assert lib.scenarios[intent].name in out
+
+
+def test_the_hurt_child_call_has_its_own_red_flag_and_advice(matcher, lib):
+    r, out = reply(matcher, lib, "电话里说是孩子的班主任，孩子在学校受伤了，要先交手术费")
+    assert "手术费" in out  # the red flag that matches this story is shown, not the group-fee ones
