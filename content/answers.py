@@ -64,10 +64,15 @@ def _pairs(text: str) -> set[str]:
 
 
 def pick_flags(flags: list[str], text: str, n: int) -> list[str]:
-    """The n red flags that share most character pairs with what the resident wrote (file order
-    breaks ties, so a message that matches none of them gets the first ones)."""
+    """The n red flags that share most character pairs (two or more) with what the resident wrote;
+    file order breaks ties, so a message that matches none of them gets the first ones."""
     seen = _pairs(text)
-    ranked = sorted(range(len(flags)), key=lambda i: (-len(_pairs(flags[i]) & seen), i))
+
+    def shared(flag: str) -> int:
+        k = len(_pairs(flag) & seen)
+        return k if k >= 2 else 0  # one common pair ("电话") is chance
+
+    ranked = sorted(range(len(flags)), key=lambda i: (-shared(flags[i]), i))
     return [flags[i] for i in ranked[:n]]
 
 

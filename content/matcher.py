@@ -51,6 +51,7 @@ NOTICE_LEGIT = 1.0  # legit + hearsay cues from which a message is a notice, not
 # (the learned weights alone took 4 in 10 held-out notices for the scam they warn about)
 NOTICE_VOTE = 1.0
 SUSPECT_LEAD = 3.0
+SUSPECT_MIN_BONUS = 0.4  # the generic cue must be more than a weak lure word (免费)
 DISMISSED_FACTOR = 1 / 3  # weight of phrases inside a clause the writer dismisses
 MAX_EVIDENCE = 6
 # no generic fraud cue at all (nothing to pay, move, hand over, hide, fear or doubt) and not a
@@ -518,7 +519,8 @@ class Matcher:
             top, top_score = intents[0]
             if top in FRAUD_INTENTS and top_score >= SUSPECT_SHARE * best_score \
                     and top_score >= SUSPECT_LEAD * intents[1][1] \
-                    and (rule.forwarded or rule.detail.get("bonus", 0.0) > 0) and not rule.detail.get("notice"):
+                    and (rule.forwarded or rule.detail.get("bonus", 0.0) >= SUSPECT_MIN_BONUS) \
+                    and not rule.detail.get("notice"):
                 learned = weights.decisive(feats, top, self.vocabulary)
                 return Match(top, round(top_score, 3), candidates, self._explain(top, norm, rule.detail, learned),
                              None, rule.forwarded, norm, rule.detail, suspect=True)
