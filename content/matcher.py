@@ -13,8 +13,13 @@
      that already have topic evidence of their own; it never creates an intent by itself.
 2. ``match``: the learned weights (content.learned) give every label, ``none`` included, a
    probability; each rule score adds at most RULE_VOTE, the rules' ``none`` adds half of it,
-   "money gone, what now?" adds AFTER_VOTE to after_scam. The highest total wins; a runner-up
-   intent at CLARIFY_SHARE of it sets ``clarify`` so the reply asks which one the resident means.
+   "money gone, what now?" adds AFTER_VOTE to after_scam, an anti-fraud notice or a service SMS
+   (lexicon notice) adds NOTICE_VOTE to none. The highest total wins; a runner-up intent at
+   CLARIFY_SHARE of it sets ``clarify`` so the reply asks which one the resident means; a fraud
+   type close to a winning none (SUSPECT_*) is named as a suspicion (``suspect``) and the reply
+   asks. Last, a library situation (0096110, a 96110 warning call, cash for someone at the door,
+   screen sharing, the wrong-password myth) sets the reply's opening and, unless the weights
+   named a fraud type it keeps, the intent.
 Evidence shown to residents: the link, the hand-written phrases, then library words the weights
 leaned on, then the generic cues.
 """
