@@ -6,6 +6,7 @@ for WeCom members. 96110 is the warning/advice line; crimes are reported on 110.
 """
 from __future__ import annotations
 
+import re
 
 from . import markup
 from .library import NONE, Library
@@ -13,6 +14,8 @@ from .library import NONE, Library
 MAX_REPLY = 300
 
 FOOTER = "拿不准打96110咨询；已被骗立即打110报警。"
+UNSURE = "不确定，先别转钱。"
+APP_96110 = "接到96110来电要接听（号码前带00或+的是冒充）；报警请打110。"
 FOLLOW_UP = "回复“案例”看例子，“怎么办”看防范办法。"
 _CIRCLED = "①②③④⑤⑥⑦⑧"
 
@@ -48,6 +51,26 @@ def _flags(flags: list[str], n: int, md: bool) -> str:
     return "识别：" + "；".join(f"{_CIRCLED[i]}{f}" for i, f in enumerate(chosen))
 
 
+_PAIRS = re.compile(r"(?=([\u4e00-\u9fff]{2}))")
+
+
+def _pairs(text: str) -> set[str]:
+    return set(_PAIRS.findall(text))
+
+
+def pick_flags(flags: list[str], text: str, n: int) -> list[str]:
+    """The n red flags that share most character pairs (two or more) with what the resident wrote;
+    file order breaks ties, so a message that matches none of them gets the first ones."""
+    seen = _pairs(text)
+
+    def shared(flag: str) -> int:
+        k = len(_pairs(flag) & seen)
+        return k if k >= 2 else 0  # one common pair ("电话") is chance
+
+    ranked = sorted(range(len(flags)), key=lambda i: (-shared(flags[i]), i))
+    return [flags[i] for i in ranked[:n]]
+
+
 def _fit(build, options) -> str:
     """First built text (from most to least detailed) whose visible length fits the budget."""
     text = ""
@@ -63,11 +86,21 @@ def answer_for(r, lib: Library, markdown: bool = False) -> str:
     md = markdown
     if r is None or r.intent == NONE or r.intent not in lib.scenarios:
         return ""
+    if getattr(r, "situation", None) is not None:
+        return _situation_reply(r, lib, md)
     if r.clarify:
         a, b = (lib.scenarios[i] for i in r.clarify)
-        return (f"您说的是「{a.short}」还是「{b.short}」？再说一句具体情况，比如对方让您做什么，我好细说。"
-                f"不管哪种，先别转钱；{FOOTER}")
+        return (f"{UNSURE}您说的是「{a.short}」还是「{b.short}」？再说一句具体情况，比如对方让您做什么，我好细说。"
+                f"{FOOTER}")
     sc = lib.scenarios[r.intent]
+    text = getattr(r, "text", "") or ""
+    if getattr(r, "suspect", False) and sc.ask:
+        flag = pick_flags(sc.red_flags, text, 1)[0]
+        lines = [_bold(UNSURE, md) if md else UNSURE,
+                 f"听着有点像「{sc.short}」：{sc.ask}",
+                 _warn("留意：" + flag, md),
+                 FOOTER]
+        return "\n".join(lines)
 
     if sc.id == "after_scam":
         def build(n_steps, with_summary):
@@ -91,11 +124,12 @@ def answer_for(r, lib: Library, markdown: bool = False) -> str:
                 lines.append(sc.summary)
             lines.append(sc.now)
             lines.append(_flags(sc.red_flags, n_flags, md).replace("识别要点：", "注意：").replace("识别：", "注意："))
-            lines.append("接到96110来电要接听；报警请打110。")
+            lines.append(APP_96110)
             return "\n".join(lines)
         return _fit(build, [(3, True), (2, True), (2, False), (1, False)])
 
     forwarded = r.forwarded and bool(r.evidence)
+    flags = pick_flags(sc.red_flags, text, len(sc.red_flags))
 
     def build(n_flags, with_summary, with_follow):
         lines = []
@@ -104,16 +138,35 @@ def answer_for(r, lib: Library, markdown: bool = False) -> str:
             lines.append(_bold(head, md) if md else head + "。")
             lines.append(_evidence_line(r.evidence, md))
         else:
-            lines.append(_bold(sc.name, md))
+            lines.append(_bold(sc.name, md) + "：很可能是骗局。")
             if with_summary:
                 lines.append(sc.summary)
-        lines.append(_flags(sc.red_flags, n_flags, md))
+        lines.append(_flags(flags, n_flags, md))
         lines.append(_warn("现在：" + sc.now, md))
         lines.append(FOOTER + (FOLLOW_UP if with_follow else ""))
         return "\n".join(line for line in lines if line)
 
     return _fit(build, [(3, True, True), (3, False, True), (2, True, True), (2, False, True),
                         (2, False, False), (1, False, False)])
+
+
+def _situation_reply(r, lib: Library, md: bool) -> str:
+    """A situation's fixed opening, then (when the message is a fraud type of its own, e.g.
+    screen sharing asked by a fake 客服) that type and the red flags the message matches."""
+    st = r.situation
+    sc = lib.scenarios[r.intent]
+    text = getattr(r, "text", "") or ""
+
+    def build(n_flags):
+        lines = [_warn(_bold(st.say, md) if md else st.say, md)]
+        if not r.by_situation and sc.kind == "fraud" and n_flags:
+            lines.append(f"这像是{sc.name}。" + _flags(pick_flags(sc.red_flags, text, n_flags), n_flags, False))
+        # the opening may already name both numbers
+        both = "96110" in st.say and "110" in st.say.replace("96110", "")
+        lines.append(FOLLOW_UP if both else FOOTER + FOLLOW_UP)
+        return "\n".join(lines)
+
+    return _fit(build, [(2,), (1,), (0,)])
 
 
 def case_for(intent: str, lib: Library, markdown: bool = False) -> str:

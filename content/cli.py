@@ -123,6 +123,10 @@ def _decision(r) -> str:
              f"evidence=[{'、'.join(r.evidence)}]"]
     if r.clarify:
         parts.append(f"clarify={r.clarify[0]}/{r.clarify[1]}")
+    if r.suspect:
+        parts.append("suspect")
+    if r.situation:
+        parts.append(f"situation={r.situation.id}")
     if r.forwarded:
         parts.append("forwarded")
     return " ".join(parts)
@@ -170,7 +174,8 @@ def cmd_ask(argv: list[str]) -> int:
         obj = r.as_dict()
         record = {"intent": obj["intent"], "score": obj["score"], "candidates": obj["candidates"],
                   "evidence": obj["evidence"], "reply": answer_for(r, lib, markdown=markdown),
-                  "clarify": obj["clarify"], "forwarded": obj["forwarded"]}
+                  "clarify": obj["clarify"], "forwarded": obj["forwarded"], "suspect": obj["suspect"],
+                  "situation": obj["situation"]}
         out.write(json.dumps(record, ensure_ascii=False) + "\n")
         out.flush()
     return 0
@@ -178,12 +183,13 @@ def cmd_ask(argv: list[str]) -> int:
 
 def evaluate(matcher: Matcher, rows: list[dict]) -> dict:
     """Predictions and the figures cmd_eval prints (also used by the tests)."""
-    gold, pred, clarified = [], [], 0
+    gold, pred, clarified, suspected = [], [], 0, 0
     for row in rows:
         r = matcher.match(row["text"])
         gold.append(row["intent"])
         pred.append(r.intent)
         clarified += r.clarify is not None
+        suspected += r.suspect
     n = len(rows)
     correct = sum(g == p for g, p in zip(gold, pred))
     none_pred = sum(p == NONE for p in pred)
@@ -207,7 +213,7 @@ def evaluate(matcher: Matcher, rows: list[dict]) -> dict:
         "none_precision": none_tp / none_pred if none_pred else None,
         "none_recall": none_tp / none_gold if none_gold else None,
         "fraud_to_none": (sum(p == NONE for _, p in fraud) / len(fraud)) if fraud else None,
-        "clarified": clarified, "per_intent": per, "confusion": confusion,
+        "clarified": clarified, "suspected": suspected, "per_intent": per, "confusion": confusion,
         "errors": [(row["text"], g, p) for row, g, p in zip(rows, gold, pred) if g != p],
     }
 
@@ -247,7 +253,8 @@ def cmd_eval(argv: list[str]) -> int:
 
     print(f"items {res['n']}  accuracy {res['accuracy']:.3f} ({res['correct']}/{res['n']})")
     print(f"none precision {_fmt(res['none_precision'])}  none recall {_fmt(res['none_recall'])}  "
-          f"fraud answered none {_fmt(res['fraud_to_none'])}  clarify questions {res['clarified']}")
+          f"fraud answered none {_fmt(res['fraud_to_none'])}  clarify questions {res['clarified']}  "
+          f"suspect questions {res['suspected']}")
     print()
     print(f"{'intent':<12}{'n':>4}{'ok':>4}{'recall':>8}{'prec':>8}")
     for label, v in res["per_intent"].items():

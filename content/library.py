@@ -25,6 +25,7 @@ __all__ = ["ContentError", "DEFAULT_DIR", "LEXICON_PATH", "Library", "NONE", "PA
 REQUIRED_SERVICE_INTENTS = ("after_scam", "app")
 
 WEIGHT_MIN, WEIGHT_MAX = -5.0, 5.0
+NOTICE_PARTS = ("warn", "general", "speaker", "service", "question")
 
 # Wrong facts that must never appear in any text (fraud-facts.md §0).
 FORBIDDEN_FACTS = (
@@ -39,10 +40,12 @@ FORBIDDEN_FACTS = (
 )
 
 # longest allowed text per single-text field (characters)
-_TEXT_LIMITS = {"name": 20, "short": 8, "summary": 60, "now": 90, "case": 220}
+_TEXT_LIMITS = {"name": 20, "short": 8, "summary": 60, "now": 90, "case": 220, "ask": 40}
+SAY_MAX = 100  # a situation's opening lines
 _FIELDS = {
     "kind", "case_name", "case_words", "name", "short", "summary", "how", "red_flags", "advice", "now", "case",
     "keywords", "words", "patterns", "combos", "first_steps", "examples", "dominates",
+    "ask", "situations",
 }
 
 
@@ -58,6 +61,23 @@ class Combo:
     groups: tuple[tuple[str, ...], ...]
     weight: float
     label: str
+
+
+@dataclass(frozen=True)
+class Situation:
+    """A case the reply must open with a fixed answer ("马上挂断，别开共享"): ``when`` matches
+    the normalised message and ``unless`` does not. ``keep``: a fraud type the matcher named
+    stays the intent (screen sharing happens in many scams); otherwise the situation's own
+    scenario is the intent."""
+    id: str
+    when: re.Pattern
+    say: str
+    unless: re.Pattern | None = None
+    keep: bool = False
+    intent: str = ""
+
+    def applies(self, norm: str) -> bool:
+        return bool(self.when.search(norm)) and not (self.unless and self.unless.search(norm))
 
 
 @dataclass
@@ -80,6 +100,9 @@ class Scenario:
     # intents this one wins over when its own evidence alone reaches the threshold
     # (jiaoyou over touzi: romance that leads into investment is labelled jiaoyou)
     dominates: list[str] = field(default_factory=list)
+    # the one question a "suspect and ask" reply puts (fraud types only)
+    ask: str = ""
+    situations: list[Situation] = field(default_factory=list)
     source: str = ""
 
 
@@ -105,6 +128,9 @@ class Lexicon:
     # cue -> weight: talk about someone else's case or the news ("看新闻说…", "大家都注意点"),
     # counter-evidence like legit, but never voided by "被骗"/"是骗子" (the story is about a scam)
     hearsay: dict[str, float] = field(default_factory=dict)
+    # an anti-fraud notice (police, bank, school: "凡是…都是诈骗，请勿…") or a service SMS that sends
+    # the reader to the sender's own app: {warn, general, speaker, service, question} regexes
+    notice: dict[str, re.Pattern] = field(default_factory=dict)
 
 
 @dataclass
@@ -279,12 +305,46 @@ def _combos(data, fname, errors, normalize) -> list[Combo]:
     return out
 
 
+def _situations(data, fname, errors, intent) -> list[Situation]:
+    v = data.get("situations", [])
+    if not isinstance(v, list):
+        errors.append(f"{fname}: situations: must be a list of {{id, when, say}}")
+        return []
+    out, seen = [], set()
+    for i, item in enumerate(v, 1):
+        where = f"{fname}: situations: item {i}"
+        if not isinstance(item, dict) or not all(isinstance(item.get(k), str) for k in ("id", "when", "say")):
+            errors.append(f"{where} needs 'id', 'when' (regex) and 'say' (text)")
+            continue
+        extra = set(item) - {"id", "when", "unless", "keep", "say"}
+        if extra:
+            errors.append(f"{where} has unknown keys {sorted(extra)}")
+        if item["id"] in seen:
+            errors.append(f"{where} repeats id {item['id']!r}")
+        seen.add(item["id"])
+        when = _compile_pattern(item["when"], where, errors)
+        unless = None
+        if "unless" in item:
+            unless = _compile_pattern(str(item["unless"]), where, errors)
+        say = item["say"].strip()
+        if not say or len(say) > SAY_MAX:
+            errors.append(f"{where} say must be 1 to {SAY_MAX} chars (has {len(say)})")
+        if not isinstance(item.get("keep", False), bool):
+            errors.append(f"{where} keep must be true or false")
+        if when is not None and ("unless" not in item or unless is not None):
+            out.append(Situation(item["id"], when, say, unless, bool(item.get("keep", False)), intent))
+    return out
+
+
 def _all_texts(data) -> list[tuple[str, str]]:
     """(field, text) for every human-readable text of a scenario file."""
     out = []
-    for key in ("name", "short", "summary", "now", "case"):
+    for key in ("name", "short", "summary", "now", "case", "ask"):
         if isinstance(data.get(key), str):
             out.append((key, data[key]))
+    for item in data.get("situations") or []:
+        if isinstance(item, dict) and isinstance(item.get("say"), str):
+            out.append(("situations", item["say"]))
     for key in ("how", "red_flags", "advice", "first_steps"):
         v = data.get(key)
         if isinstance(v, str):
@@ -337,6 +397,8 @@ def _scenario(path: Path, data, errors: list[str], normalize, intents: tuple[str
         combos=_combos(data, fname, errors, normalize),
         first_steps=_text_list(data, "first_steps", fname, errors, 4, 4, item_max=60,
                                required=intent == "after_scam"),
+        ask=_text(data, "ask", fname, errors, required=data.get("kind") == "fraud"),
+        situations=_situations(data, fname, errors, intent),
         source=str(path),
     )
     dom = data.get("dominates", [])
@@ -376,7 +438,8 @@ def _lexicon(path: Path, errors: list[str]) -> Lexicon | None:
         errors.append(f"{fname}: file: must be a mapping")
         return None
     for key in sorted(set(data) - {"typos", "abbreviations", "suspicion", "suspicion_patterns", "legit",
-                                   "legit_void", "after_state", "forwarded", "negators", "hearsay"}):
+                                   "legit_void", "after_state", "forwarded", "negators", "hearsay",
+                                   "notice"}):
         errors.append(f"{fname}: {key}: unknown field")
 
     def mapping(key) -> dict[str, str]:
@@ -464,6 +527,20 @@ def _lexicon(path: Path, errors: list[str]) -> Lexicon | None:
                 continue
             out.append(c)
         after_state[key] = out
+    notice: dict[str, re.Pattern] = {}
+    nv = data.get("notice") or {}
+    if not isinstance(nv, dict):
+        errors.append(f"{fname}: notice: must be a mapping of {'/'.join(NOTICE_PARTS)}: regex")
+        nv = {}
+    for key in sorted(set(nv) - set(NOTICE_PARTS)):
+        errors.append(f"{fname}: notice: {key}: unknown field ({', '.join(NOTICE_PARTS)})")
+    for key in NOTICE_PARTS if nv else ():
+        if not isinstance(nv.get(key), str):
+            errors.append(f"{fname}: notice: {key}: missing (a regex)")
+            continue
+        rx = _compile_pattern(nv[key], f"{fname}: notice: {key}:", errors)
+        if rx is not None:
+            notice[key] = rx
     forwarded = []
     for i, rx in enumerate(data.get("forwarded") or [], 1):
         try:
@@ -487,7 +564,7 @@ def _lexicon(path: Path, errors: list[str]) -> Lexicon | None:
     if len(errors) != n_before:
         return None
     return Lexicon(typos, abbreviations, suspicion, forwarded, negators, str(path),
-                   suspicion_patterns, legit, list(legit_void), after_state, hearsay)
+                   suspicion_patterns, legit, list(legit_void), after_state, hearsay, notice)
 
 
 def load_library(path: str | Path | None = None, lexicon_path: str | Path | None = None,

@@ -15,7 +15,9 @@ NOT_TEXT = ("voice", "image", "location", "link", "video", "shortvideo", "file")
 
 APP_TEXT = ("安装「国家反诈中心」APP：打开手机自带的应用商店，搜索“国家反诈中心”下载安装。"
             "不要点别人发来的链接或二维码安装。")
-FOOTER = "拿不准打96110咨询，96110打来的电话是真的，请接听；已经被骗，立即打110报警。"
+# the real 96110 shows as area code + 96110; with 00 or + in front it may be spoofed (fraud-facts §1)
+FOOTER = ("显示“本地区号+96110”的来电是反诈民警，请接听；号码前带00或+的是冒充，挂断后自己打96110或110。"
+          "拿不准打96110咨询；已经被骗，立即打110报警。")
 
 
 def welcome_text() -> str:

@@ -75,7 +75,8 @@ def test_clarify_asks_a_question(lib):
     from content.matcher import Match
     r = Match("jiaoyou", 0.5, [("jiaoyou", 0.5), ("luoliao", 0.45)], ["网恋", "裸聊"], ("jiaoyou", "luoliao"))
     reply = answer_for(r, lib)
-    assert reply.startswith("您说的是「") and "还是「" in reply and "？" in reply
+    # the verdict first (issue 11: "不确定，先别转钱"), then the question
+    assert reply.startswith("不确定，先别转钱。您说的是「") and "还是「" in reply and "？" in reply
     assert "96110" in reply
 
 

@@ -278,3 +278,23 @@ def test_game_items_are_youxi_not_shopping(matcher):
 
 def test_a_verified_call_back_the_user_started_is_none(matcher):
     assert matcher.match("淘宝客服给我回电话了 是我在app里申请的退款 钱已经退回来了").intent == "none"
+
+
+@pytest.mark.parametrize("text", [
+    "【XX派出所】提醒：凡是网上刷单要先垫钱的都是诈骗，一分钱都别转！",
+    "各位家长：学校从不在班级群里收费，有人冒充老师发收款码请不要扫。——XX小学",
+    "【中国移动】您的积分3260分可登录中国移动APP积分商城兑换话费，积分年底清零。退订回TD",
+])
+def test_anti_fraud_notices_and_service_sms_are_notices(matcher, text):
+    norm = matcher.normalize(text)
+    assert matcher.is_notice(norm)
+    assert matcher.match(text).intent == "none"
+
+
+@pytest.mark.parametrize("text", [
+    "网上刷单要先垫钱是不是都是诈骗？俺已经垫了两百",          # a question about one's own case
+    "【积分兑换】您的积分即将清零，请登录 jf-dh.top 兑换现金",   # a link, not the sender's app
+    "对方说凡是配合调查的都不会有事，让我把钱转到安全账户",      # general words inside a scam
+])
+def test_questions_links_and_scams_are_no_notices(matcher, text):
+    assert not matcher.is_notice(matcher.normalize(text))
