@@ -27,6 +27,7 @@ from bot.core.router import Handler, Router
 from bot.core.scheduling import JobSpec, Scheduler
 from bot.core.sender import Sender
 from bot.db import ensure_schema, make_engine, session_factory, utcnow
+from bot.pictures import Reader
 from content import Matcher, load_library
 from content.library import DEFAULT_DIR, LEXICON_PATH
 from content.venues import load_venues
@@ -94,9 +95,10 @@ class Service:
         self.router = build_router(handlers)
         self.ctx = Context(config=config, sessions=self.sessions, outbox=self.outbox, clock=clock,
                            library=self.library, matcher=self.matcher, venues=self.venues, router=self.router,
-                           channels=self.channels, engine=self.engine)
+                           channels=self.channels, engine=self.engine, reader=Reader.from_config(config.pictures))
         self.inbox = Inbox(self.ctx, self.router, self.outbox, deadline=config.wecom.reply_deadline_seconds,
-                           lease_seconds=config.wecom.handling_lease_seconds)
+                           lease_seconds=config.wecom.handling_lease_seconds,
+                           heavy_workers=config.pictures.workers, heavy_queue=config.pictures.queue)
         self.scheduler = None
 
     def scheduled_jobs(self) -> list[JobSpec]:

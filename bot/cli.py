@@ -420,7 +420,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     # listed for --help; main() hands them to content.cli before argparse sees their options
     sub.add_parser("check-content", help="validate the content library")
-    sub.add_parser("ask", help='answer a resident\'s message: ask "文本" | ask --jsonl < lines')
+    sub.add_parser("ask", help='answer a resident\'s message: ask "文本" | ask --jsonl < lines | ask --image FILE')
     sub.add_parser("eval", help="accuracy of the matcher on a labelled JSONL file")
     sub.add_parser("train", help="learn the word weights from content/examples/ (--cv: held-out accuracy)")
     return p
@@ -430,10 +430,52 @@ CONTENT_COMMANDS = {"check-content": "cmd_check_content", "ask": "cmd_ask", "eva
                     "train": "cmd_train"}
 
 
+def cmd_ask_image(argv: list[str]) -> int:
+    """ask --image FILE [--content DIR] ["words sent with it"]: read a picture as the bot does and print
+    one JSON line, the fields of `ask --jsonl` (intent, score, candidates, evidence, reply) and
+    ocr_text, qr, seconds. A picture the bot would refuse prints the refusal and exits 1."""
+    import json
+
+    from bot.config import PicturesConfig
+    from bot.pictures import Reader, Refused
+    from content import cli as content_cli
+    from content.matcher import Matcher
+    from handlers.picture import REFUSED, answer
+    path, argv = content_cli._take_option(argv, "--image")
+    content_dir, argv = content_cli._take_option(argv, "--content")
+    markdown = "--markdown" in argv
+    words = " ".join(a for a in argv if a != "--markdown")
+    if not path:
+        print('usage: ask --image FILE [--markdown] ["随图发的文字"]')
+        return 2
+    lib = content_cli._load(content_dir)
+    if lib is None:
+        return 1
+    try:
+        data = Path(path).read_bytes()
+    except OSError as e:
+        print(f"{path}: {e.strerror}", file=sys.stderr)
+        return 1
+    try:
+        reading = Reader.from_config(PicturesConfig()).read(data)
+    except Refused as e:
+        print(json.dumps({"refused": e.code, "reason": str(e), "reply": REFUSED.get(e.code, "")}, ensure_ascii=False))
+        return 1
+    reply, match = answer(words, [reading], lib, Matcher(lib))
+    m = match.as_dict() if match else {"intent": "none", "score": 0.0, "candidates": [], "evidence": []}
+    print(json.dumps({"intent": reply.intent, "score": m["score"], "candidates": m["candidates"],
+                      "evidence": m["evidence"], "reply": reply.rich if markdown else reply.text,
+                      "ocr_text": reading.text, "ocr_lines": list(reading.lines), "qr": list(reading.qr),
+                      "cut": reading.cut, "seconds": reading.seconds}, ensure_ascii=False))
+    return 0
+
+
 def main(argv=None) -> int:
     from bot.privacy import setup_logging
     setup_logging(os.environ.get("LOG_LEVEL", "INFO"))
     argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["ask"] and "--image" in argv:
+        return cmd_ask_image(argv[1:])
     if argv and argv[0] in CONTENT_COMMANDS:
         # these take their own options (ask --jsonl, eval --errors …): hand them over untouched
         from content import cli as content_cli

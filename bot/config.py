@@ -223,6 +223,24 @@ class QaConfig(_Model):
     content_dir: Optional[str] = None
 
 
+class PicturesConfig(_Model):
+    """Pictures residents send (screenshots of an SMS or a chat, QR codes): read offline, then forgotten."""
+    # a picture bigger than this is refused before it is read (the download stops there)
+    max_bytes: int = Field(10 * 1024 * 1024, ge=64 * 1024, le=50 * 1024 * 1024)
+    # width × height from the picture's header, checked before anything decodes it
+    max_pixels: int = Field(40_000_000, ge=100_000, le=200_000_000)
+    # reading stops after this and answers from what it read so far (the top of the picture)
+    seconds: float = Field(10.0, gt=0, le=60)
+    # pictures read at once (each with `threads` threads); more wait in line, up to `queue`
+    workers: int = Field(1, ge=1, le=8)
+    threads: int = Field(2, ge=1, le=16)
+    queue: int = Field(30, ge=1, le=1000)
+    # pictures one resident may send a minute; past it the bot says so and reads none
+    per_minute: int = Field(4, ge=1)
+    # keep every picture here after reading (for an officer's review); unset: pictures are not kept
+    keep_dir: Optional[str] = None
+
+
 def _parse_hhmm(v: str) -> tuple[int, int]:
     m = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", v.strip())
     if not m:
@@ -513,6 +531,7 @@ class Config(_Model):
     wecom: WecomConfig
     sender: SenderConfig = SenderConfig()
     qa: QaConfig = QaConfig()
+    pictures: PicturesConfig = PicturesConfig()
     robots: dict[str, RobotConfig] = {}
     units: list[UnitConfig] = []
     groups: list[GroupConfig] = Field(min_length=1)

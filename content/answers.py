@@ -37,7 +37,7 @@ def _warn(text: str, md: bool) -> str:
 
 
 def _evidence_line(evidence: list[str], md: bool, limit: int = 3) -> str:
-    items = [f"「{e}」" for e in evidence[:limit]]
+    items = [f"「{markup.untappable(e)}」" for e in evidence[:limit]]
     if not items:
         return ""
     line = "发现：" + "".join(items)

@@ -35,3 +35,14 @@ def plain(text: str) -> str:
 def visible_len(text: str) -> int:
     """Characters a reader sees (markup not counted)."""
     return len(_VISIBLE.sub("", text))
+
+
+# a web address, with or without its scheme: sf-lp.cc/a8, http://t.cn/A6abc, www.example.com
+_LINK = re.compile(r"(?:https?://)?(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,}(?![A-Za-z0-9-])"
+                   r"(?:/[A-Za-z0-9_\-./?%&=#~+]*)?")
+
+
+def untappable(text: str) -> str:
+    """Every web address in text written sf-lp[.]cc/a8: still readable, no longer a link that a chat
+    app makes tappable (a reply quoting a scam message must not carry its link)."""
+    return _LINK.sub(lambda m: re.sub(r"^https?://", "", m.group(0), flags=re.I).replace(".", "[.]"), text)

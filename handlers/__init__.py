@@ -6,6 +6,7 @@ from bot.core.router import Handler
 from handlers.ask import AskHandler
 from handlers.campaigns import CampaignHandler
 from handlers.help import FallbackHandler, HelpHandler
+from handlers.picture import PictureHandler
 from handlers.stats import stats_handlers
 from handlers.warnings import warning_handlers
 from handlers.wechat import PublicHandler
@@ -13,7 +14,8 @@ from handlers.wechat import PublicHandler
 
 def all_handlers() -> list[Handler]:
     """The service's handlers (the router orders the non-command ones by priority)."""
-    return [HelpHandler(), CampaignHandler(), *stats_handlers(), PublicHandler(), *warning_handlers(), AskHandler()]
+    return [HelpHandler(), CampaignHandler(), *stats_handlers(), PictureHandler(), PublicHandler(),
+            *warning_handlers(), AskHandler()]
 
 
 __all__ = ["all_handlers", "FallbackHandler", "Handler"]

@@ -1,6 +1,6 @@
 """What WeChat residents (the official account's followers, not WeCom members) get besides answers
 to questions: a welcome on follow, menu clicks, the keyword 反诈, and a word on messages the bot
-cannot read (voice, image, location, link). Questions go to the Q&A."""
+cannot read (voice, location, link, video). Questions go to the Q&A, pictures to handlers.picture."""
 from __future__ import annotations
 
 import re
@@ -23,19 +23,20 @@ FOOTER = ("显示“本地区号+96110”的来电是反诈民警，请接听；
 def welcome_text() -> str:
     return ("感谢关注！我是反诈哨兵。\n"
             "遇到可疑的电话、短信、链接，或有人让您转账、刷单、先交钱贷款，直接发文字告诉我，"
-            "也可以把可疑短信复制发来，我帮您判断是不是诈骗。\n"
+            "也可以把可疑短信复制或截图发来，我帮您判断是不是诈骗。\n"
             "例如：“有人拉我进群刷单返利”“接到自称公安的电话说我涉案”。\n"
             + APP_TEXT + "\n" + FOOTER)
 
 
 def help_text(lib) -> str:
-    return ("发文字告诉我您遇到的情况，或把可疑短信复制发来，我帮您判断是不是诈骗。\n"
+    return ("发文字告诉我您遇到的情况，或把可疑短信复制、截图发来，我帮您判断是不是诈骗。\n"
             + answers.help_line(lib) + "\n"
             "我答复后，回复“案例”看例子，回复“怎么办”看防范办法。\n" + APP_TEXT)
 
 
 def not_text() -> str:
-    return "收到了。语音、图片、位置和链接我还看不懂，请发文字描述您遇到的情况，比如“有人让我下载软件刷单”。急事请直接打110。"
+    return ("收到了。语音、视频、位置和链接我还看不懂，请发文字或截图告诉我您遇到的情况，"
+            "比如“有人让我下载软件刷单”。急事请直接打110。")
 
 
 class PublicHandler(Handler):

@@ -59,5 +59,9 @@ class Channels:
                 return adapter, Address(adapter.name, target, group.id)
         raise Unreachable(f"group {group.id} ({group.name}) is not reachable by the bot (via {group.send.via})")
 
+    def fetch_picture(self, msg, ref: str, limit: int) -> bytes:
+        """A picture of `msg`, fetched the way its channel hands pictures over."""
+        return self[msg.channel].fetch_picture(ref, limit)
+
     def blueprints(self) -> list:
         return [bp for bp in (a.blueprint() for a in self._by_name.values()) if bp is not None]

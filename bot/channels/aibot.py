@@ -14,9 +14,9 @@ from typing import Optional
 
 from flask import Blueprint, Response, jsonify, request
 
-from bot.channels.base import Adapter, Address, SendError, split_utf8
+from bot.channels.base import Adapter, Address, PictureUnavailable, SendError, split_utf8
 from bot.channels.common import callback_view, open_envelope, verify_url
-from bot.channels.crypto import CallbackCrypto, CallbackRejected
+from bot.channels.crypto import CallbackCrypto, CallbackRejected, decrypt_file
 from bot.core.message import Message, Reply
 
 
@@ -85,6 +85,17 @@ class AibotAdapter(Adapter):
             return Address(self.name, url, msg.chat_id)
         return super().late_address(msg)
 
+    def fetch_picture(self, ref: str, limit: int) -> bytes:
+        """A picture's URL (valid five minutes) serves it encrypted with this bot's key."""
+        try:
+            data = self.runtime.api.download(ref, limit + 32)
+        except SendError as e:
+            raise PictureUnavailable("network" if e.retriable else "gone", str(e))
+        try:
+            return decrypt_file(self.config.wecom.aibot.encoding_aes_key, data)
+        except ValueError as e:
+            raise PictureUnavailable("corrupt", str(e))
+
     # --- outbound: the response_url of a late answer --------------------------------------------
     def parts(self, payload: dict, kind: str) -> list[dict]:
         if kind != "text":
@@ -120,6 +131,19 @@ def _items_text(mixed) -> str:
                     if _obj(i).get("msgtype") == "text")
 
 
+def _picture_urls(d: dict) -> tuple[str, ...]:
+    """The image URLs of an image message, or of the images in a mixed one ([D:100719])."""
+    if d.get("msgtype") == "image":
+        items = [{"msgtype": "image", "image": d.get("image")}]
+    elif d.get("msgtype") == "mixed":
+        items = _obj(d.get("mixed")).get("msg_item")
+        items = items if isinstance(items, list) else []
+    else:
+        return ()
+    urls = (_str(_obj(_obj(i).get("image")).get("url")) for i in items if _obj(i).get("msgtype") == "image")
+    return tuple(u for u in urls if u.startswith(("http://", "https://")))
+
+
 def _quoted(q) -> str:
     """The text of the message a reply quotes (`quote: {msgtype, text: {content}}`, [D:100719]), or ""."""
     q = _obj(q)
@@ -147,8 +171,10 @@ def to_message(d: dict, config) -> Message:
         text = _items_text(d.get("mixed"))
     event = _str(_obj(d.get("event")).get("eventtype")) if msgtype == "event" else None
     url = d.get("response_url")
+    pictures = _picture_urls(d)
     return Message(channel="aibot", sender=sender, text=strip_mention(text, config.wecom.aibot.name),
-                   dedupe_key=msgid, chat_type=chat_type, chat_id=chat_id, msg_type=msgtype, event=event,
+                   dedupe_key=msgid, chat_type=chat_type, chat_id=chat_id, msg_type="image" if pictures else msgtype,
+                   event=event, pictures=pictures,
                    extra={"response_url": url if isinstance(url, str) and url.startswith("http") else None,
                           "aibotid": _str(d.get("aibotid")) or None, "quote": _quoted(d.get("quote"))})
 

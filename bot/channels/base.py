@@ -56,6 +56,15 @@ class SendError(Exception):
         self.unknown = unknown
 
 
+class PictureUnavailable(Exception):
+    """A picture a channel could not hand over. code: too_big (past the limit; the download stopped
+    there), gone (its link or media id expired or is wrong), network (no answer from WeCom)."""
+
+    def __init__(self, code: str, detail: str):
+        super().__init__(detail)
+        self.code = code
+
+
 @dataclass(frozen=True)
 class Address:
     """Where a message goes: one channel's target (robot name, chat id, "u1|u2", openid, URL …)."""
@@ -163,6 +172,11 @@ class Adapter:
         if msg.is_group and msg.chat_id and self.config.group(msg.chat_id):
             return msg.chat_id
         return (msg.sender,)
+
+    def fetch_picture(self, ref: str, limit: int) -> bytes:
+        """The bytes of a picture in a message of this channel (`Message.pictures`), at most `limit`
+        of them; raises PictureUnavailable."""
+        raise PictureUnavailable("gone", f"channel {self.name} carries no pictures")
 
     # --- outbound -----------------------------------------------------------------------------
     def group_target(self, group: "GroupConfig") -> Optional[str]:

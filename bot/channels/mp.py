@@ -19,7 +19,7 @@ import time
 
 from flask import Blueprint, Response, request
 
-from bot.channels.base import Adapter, Address, SendError
+from bot.channels.base import Adapter, Address, PictureUnavailable, SendError
 from bot.channels.common import callback_view, check_window, parse_xml, rejected, text_reply_xml
 from bot.channels.crypto import CallbackCrypto, CallbackRejected
 from bot.channels.mp_api import MpApi
@@ -128,6 +128,17 @@ class MpAdapter(Adapter):
     def late_address(self, msg: Message) -> Address:
         return Address(self.name, msg.sender)
 
+    def fetch_picture(self, ref: str, limit: int) -> bytes:
+        """A follower's picture: its PicUrl, or its MediaId through the account's media/get."""
+        if ref.startswith("media:"):
+            if self.api is None:
+                raise PictureUnavailable("gone", "no official account (mp) in the config")
+            return self.api.get_media(ref[len("media:"):], limit)
+        try:
+            return self.runtime.api.download(ref, limit)
+        except SendError as e:
+            raise PictureUnavailable("network" if e.retriable else "gone", str(e))
+
     # --- outbound: customer-service messages ------------------------------------------------------
     def deliver(self, row) -> dict:
         if self.api is None:
@@ -153,8 +164,15 @@ def to_message(x: dict) -> Message:
     if not msg_id or not isinstance(msg_id, str):
         raise CallbackRejected(400, "message without MsgId")
     text = x.get("Content") if msg_type == "text" else ""
+    pictures: tuple[str, ...] = ()
+    if msg_type == "image":
+        url, media = x.get("PicUrl"), x.get("MediaId")
+        if isinstance(url, str) and url.startswith(("http://", "https://")):
+            pictures = (url,)
+        elif isinstance(media, str) and media:
+            pictures = (f"media:{media}",)
     return Message(channel="mp", sender=openid, text=str(text or "").strip(), dedupe_key=str(msg_id),
-                   msg_type=msg_type, time=t, member=False, extra=extra)
+                   msg_type=msg_type, time=t, member=False, extra=extra, pictures=pictures)
 
 
 ADAPTER = MpAdapter

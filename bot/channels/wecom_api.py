@@ -6,6 +6,7 @@ server keeps refusing a fresh token, and its default token storage is per proces
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import socket
 import threading
@@ -16,7 +17,7 @@ from sqlalchemy import delete
 from sqlalchemy.orm import sessionmaker
 from urllib3.exceptions import NewConnectionError
 
-from bot.channels.base import CONNECT_TIMEOUT, SendError, check_image, image_bytes
+from bot.channels.base import CONNECT_TIMEOUT, PictureUnavailable, SendError, check_image, image_bytes
 from bot.config import Config
 from bot.db import session_scope, upsert, utcnow
 from bot.models import AccessToken
@@ -130,6 +131,47 @@ class WeComApi:
                     continue
             return str(self._check(res)["media_id"])
         raise AssertionError("unreachable")
+
+    def get_media(self, media_id: str, limit: int) -> bytes:
+        """GET media/get: a file a member sent (valid 3 days), at most `limit` bytes."""
+        for attempt in (1, 2):
+            token = self.token()
+            try:
+                return self.download(f"{self.base}/cgi-bin/media/get", limit,
+                                     params={"access_token": token, "media_id": media_id})
+            except ApiError as e:
+                if e.errcode in TOKEN_ERRORS and attempt == 1:
+                    self.invalidate(token)
+                    continue
+                raise PictureUnavailable("network" if e.retriable else "gone", str(e))
+        raise AssertionError("unreachable")
+
+    def download(self, url: str, limit: int, params=None) -> bytes:
+        """GET a file of at most `limit` bytes; stops reading past it (PictureUnavailable too_big).
+        An answer in JSON is the server's error (ApiError); a 404 or 410: gone."""
+        try:
+            with self.http.get(url, params=params, stream=True, timeout=(CONNECT_TIMEOUT, self.timeout)) as r:
+                if r.status_code in (403, 404, 410):
+                    raise PictureUnavailable("gone", f"HTTP {r.status_code}")
+                if r.status_code >= 400:
+                    raise PictureUnavailable("network", f"HTTP {r.status_code}")
+                declared = r.headers.get("Content-Length", "")
+                if declared.isdigit() and int(declared) > limit:
+                    raise PictureUnavailable("too_big", f"{declared} bytes, more than {limit}")
+                body = bytearray()
+                for chunk in r.iter_content(64 * 1024):
+                    body += chunk
+                    if len(body) > limit:
+                        raise PictureUnavailable("too_big", f"more than {limit} bytes")
+                kind = r.headers.get("Content-Type", "")
+        except requests.RequestException as e:
+            raise PictureUnavailable("network", f"network: {type(e).__name__}")
+        if "json" in kind or (body[:1] == b"{" and b"errcode" in body[:200]):
+            try:
+                self._check(json.loads(bytes(body)))
+            except ValueError:
+                pass
+        return bytes(body)
 
     def webhook_send(self, key: str, body: dict) -> dict:
         return self._check(self._post_json(f"{self.base}/cgi-bin/webhook/send", body, params={"key": key}))

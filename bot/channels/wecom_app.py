@@ -68,6 +68,10 @@ class AppAdapter(Adapter):
         xml = text_reply_xml(msg.sender, self.config.wecom.corp_id, first)
         return Response(self.crypto.encrypt_xml(xml), mimetype="application/xml")
 
+    def fetch_picture(self, ref: str, limit: int) -> bytes:
+        """A member's picture: its MediaId through media/get (valid three days)."""
+        return self.runtime.api.get_media(ref, limit)
+
     def passive_and_rest(self, text: str) -> tuple[str, str]:
         parts = self.parts({"text": text, "rich": False}, "text")
         return parts[0]["text"], "\n".join(p["text"] for p in parts[1:])
@@ -138,8 +142,10 @@ def to_message(x: dict) -> Message:
     if not msg_id:
         raise CallbackRejected(400, "message without MsgId")
     text = x.get("Content") if msg_type == "text" else ""
+    media = x.get("MediaId") if msg_type == "image" else None
     return Message(channel="app", sender=sender, text=str(text or "").strip(), dedupe_key=str(msg_id),
-                   msg_type=msg_type, time=int(create_time) if create_time.isdigit() else 0)
+                   msg_type=msg_type, time=int(create_time) if create_time.isdigit() else 0,
+                   pictures=(media,) if isinstance(media, str) and media else ())
 
 
 ADAPTER = AppAdapter

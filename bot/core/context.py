@@ -34,6 +34,8 @@ class Context:
     router: Optional["Router"] = None
     channels: Any = None
     engine: Any = field(default=None, repr=False)
+    # reads the pictures residents send (bot.pictures.Reader)
+    reader: Any = None
 
     def roles(self, msg: Message) -> set[str]:
         """The sender's roles from config (anyone not listed is a resident). An identity from a

@@ -87,12 +87,12 @@ def _load(text: str) -> list[Reply]:
 
 def _message_doc(msg: Message) -> dict:
     d = {k: getattr(msg, k) for k in _MESSAGE_FIELDS}
-    d["mentions"], d["extra"] = list(msg.mentions), dict(msg.extra)
+    d["mentions"], d["pictures"], d["extra"] = list(msg.mentions), list(msg.pictures), dict(msg.extra)
     return d
 
 
 def _message(doc: dict) -> Message:
-    return Message(**{**doc, "mentions": tuple(doc.get("mentions") or ())})
+    return Message(**{**doc, "mentions": tuple(doc.get("mentions") or ()), "pictures": tuple(doc.get("pictures") or ())})
 
 
 def record_applied(session: Session, msg: Message, replies: list[Reply]) -> None:
@@ -130,13 +130,18 @@ def clean(msg: Message) -> Message:
 
 class Inbox:
     def __init__(self, ctx: Context, router: Router, outbox: Outbox, deadline: float, lease_seconds: float = 30.0,
-                 workers: int = 8):
+                 workers: int = 8, heavy_workers: int = 1, heavy_queue: int = 30):
         self.ctx = ctx
         self.router = router
         self.outbox = outbox
         self.deadline = deadline
         self.lease = dt.timedelta(seconds=lease_seconds)
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="inbox")
+        # heavy handlers (reading a picture) have their own pool: a burst of them waits in its line
+        # (at most heavy_queue) and never holds up the text answers
+        self.heavy_pool = ThreadPoolExecutor(max_workers=heavy_workers, thread_name_prefix="heavy")
+        self.heavy_capacity = heavy_workers + heavy_queue
+        self._heavy_load = 0
         self.engine = ctx.sessions.kw["bind"]
         # rows this process handles now: their leases are renewed until they are finished
         self._active: dict[int, str] = {}
@@ -167,6 +172,8 @@ class Inbox:
             route = self.router.select(msg, self.ctx)
             if route.quick:   # no hop to the pool: a quick answer is ready long before the deadline
                 return self._answer(h, msg, route.name, route.answer(), started)
+            if route.heavy:
+                return self._heavy(h, msg, route, started)
         except Exception as e:
             self._finish(h, state="failed", error=f"{type(e).__name__}: {e}")
             log.exception("handler failed on %s", msg.dedupe_key)
@@ -198,6 +205,34 @@ class Inbox:
         # a retry came in meanwhile (or time ran out): this connection's answer would be lost
         self._late_replies(h, msg, handled_by, in_place)
         return []
+
+    def _heavy(self, h: Handling, msg: Message, route, started: float) -> list[Reply]:
+        """Slow work: the handler's quick look, then the work in the heavy pool. The passive answer is
+        the handler's `pending` text; the result goes out through the outbox when it is ready."""
+        handler = route.handler
+        first = handler.at_once(msg, self.ctx)
+        if first is not None:
+            return self._answer(h, msg, route.name, first, started)
+        if not self._submit_heavy(h, msg, route):
+            log.warning("heavy work full (%d in line): %s answered busy", self.heavy_capacity, msg.dedupe_key)
+            return self._answer(h, msg, route.name, [Reply(handler.busy)] if handler.busy else [], started)
+        return [Reply(handler.pending)] if handler.pending else []
+
+    def _submit_heavy(self, h: Handling, msg: Message, route) -> bool:
+        """Queue a heavy route; False when its line is full."""
+        with self._lock:
+            if self._heavy_load >= self.heavy_capacity:
+                return False
+            self._heavy_load += 1
+
+        def run():
+            try:
+                return route.name, route.answer()
+            finally:
+                with self._lock:
+                    self._heavy_load -= 1
+        self.heavy_pool.submit(run).add_done_callback(lambda f: self._late(h, msg, f))
+        return True
 
     # --- steps --------------------------------------------------------------------------
     def _record(self, msg: Message, guard: Optional[Guard]) -> Optional[Handling]:
@@ -282,6 +317,11 @@ class Inbox:
             h, applied = self._take_over(msg, delivery=False)
             if h is None:
                 continue
+            if applied is None:
+                route = self.router.select(msg, self.ctx)
+                if route.heavy and self._submit_heavy(h, msg, route):
+                    done += 1
+                    continue
             done += self._answer_late(h, msg, (lambda a=applied: ("applied", a)) if applied is not None
                                       else (lambda m=msg: self._route(m)))
         return done
@@ -414,3 +454,4 @@ class Inbox:
     def shutdown(self) -> None:
         self._stop.set()
         self.pool.shutdown(wait=True, cancel_futures=False)
+        self.heavy_pool.shutdown(wait=True, cancel_futures=False)

@@ -33,6 +33,8 @@ class Message:
     mentions: tuple[str, ...] = ()
     time: int = 0
     member: bool = True
+    # pictures in the message: references its channel adapter fetches (`Adapter.fetch_picture`)
+    pictures: tuple[str, ...] = ()
     # channel-specific extras, e.g. the AI bot's response_url or a task card's id
     extra: dict = field(default_factory=dict, compare=False, hash=False)
 

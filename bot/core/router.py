@@ -44,11 +44,22 @@ class Handler:
     # answers in well under the passive deadline (no chart, no fan-out to many groups): the inbox runs
     # it in the request's thread instead of handing it to its pool
     quick = False
+    # slow work that must not hold a callback (reading a picture): the inbox runs it in its own small
+    # pool and answers `pending` at once; the answer follows when it is ready. `busy` is said instead
+    # when that pool's line is full. `at_once` may answer before the work is queued (a refusal).
+    heavy = False
+    pending = ""
+    busy = ""
     usage = ""
     summary = ""
 
     def accepts(self, msg: Message, ctx: Context) -> bool:
         return False
+
+    def at_once(self, msg: Message, ctx: Context) -> Optional[list[Reply]]:
+        """A heavy handler's quick look before its work is queued: replies that answer the message
+        instead (a resident past their pictures a minute), or None to go on."""
+        return None
 
     def handle(self, msg: Message, ctx: Context, args: str = "") -> list[Reply]:
         raise NotImplementedError
@@ -63,10 +74,16 @@ class Handler:
 
 @dataclass(frozen=True)
 class Route:
-    """The handler that answers a message (`name`), its answer to run, and whether it is quick."""
+    """The handler that answers a message (`name`), its answer to run, and whether it is quick;
+    `handler` is set when a handler (not the router itself) answers."""
     name: str
     answer: Callable[[], list[Reply]]
     quick: bool = False
+    handler: Optional[Handler] = None
+
+    @property
+    def heavy(self) -> bool:
+        return self.handler is not None and self.handler.heavy
 
 
 class Router:
@@ -102,12 +119,13 @@ class Router:
                 return Route("unknown-command", lambda: [Reply(text)], quick=True)
             if not h.allowed(msg, ctx):
                 return Route(h.name, lambda: [Reply(self.refusal_text(h))], quick=True)
-            return Route(h.name, lambda: h.handle(msg, ctx, args), h.quick)
+            return Route(h.name, lambda: h.handle(msg, ctx, args), h.quick, h)
         for h in self.handlers:
             if not h.command and h.accepts(msg, ctx):
-                return Route(h.name, lambda: h.handle(msg, ctx), h.quick)
+                return Route(h.name, lambda: h.handle(msg, ctx), h.quick, h)
         if self.fallback:
-            return Route(self.fallback.name, lambda: self.fallback.handle(msg, ctx), self.fallback.quick)
+            return Route(self.fallback.name, lambda: self.fallback.handle(msg, ctx), self.fallback.quick,
+                         self.fallback)
         return Route("none", lambda: [], quick=True)
 
     def dispatch(self, msg: Message, ctx: Context) -> tuple[str, list[Reply]]:

@@ -22,6 +22,7 @@ from urllib.parse import urlencode
 import requests
 
 from .crypto import WeComCrypto, open_reply, random_nonce, signature
+from .pictures import aibot_picture_url
 from .state import truncate_utf8, utf8_len
 
 APP_TEXT_MAX = 2048
@@ -147,7 +148,7 @@ class Deliverer:
         return False
 
     # --- AI bot (group @-mention, or single chat) ----------------------------------------------------------
-    def aibot_message(self, chat, user: str, content: str, public_url: str) -> str:
+    def aibot_message(self, chat, user: str, content: str, public_url: str, picture: Optional[bytes] = None) -> str:
         st = self.state
         msgid = secrets.token_hex(16)
         code = secrets.token_urlsafe(36)
@@ -161,8 +162,16 @@ class Deliverer:
         else:
             payload["chattype"] = "single"   # [U] whether chatid is present in 1:1: omitted here
         payload.update({"from": {"userid": user},
-                        "response_url": f"{public_url.rstrip('/')}/cgi-bin/aibot/response?response_code={code}",
-                        "msgtype": "text", "text": {"content": content}})
+                        "response_url": f"{public_url.rstrip('/')}/cgi-bin/aibot/response?response_code={code}"})
+        if picture is None:
+            payload.update({"msgtype": "text", "text": {"content": content}})
+        else:
+            image = {"msgtype": "image", "image": {"url": aibot_picture_url(st, picture, public_url)}}
+            if group or content:        # in a group a picture comes mixed with the @-mention [D:100719]
+                payload.update({"msgtype": "mixed", "mixed": {"msg_item": [
+                    {"msgtype": "text", "text": {"content": content}}, image]}})
+            else:
+                payload.update(image)
         with st.lock:
             st.aibot_inflight[user] += 1
         self._spawn(self._run_aibot, (chat, user, payload), f"sim-aibot-{msgid[:8]}")
@@ -356,12 +365,19 @@ class Deliverer:
 
     # --- self-built app (one-to-one) ----------------------------------------------------------------------
     def app_message(self, user: str, *, text: Optional[str] = None, event: Optional[str] = None,
-                    event_key: str = "", task_id: str = "") -> str:
+                    event_key: str = "", task_id: str = "", picture: Optional[bytes] = None,
+                    public_url: str = "") -> str:
         st = self.state
         now = int(time.time())
         head = (f"<xml><ToUserName>{cdata(st.corp_id)}</ToUserName><FromUserName>{cdata(user)}</FromUserName>"
                 f"<CreateTime>{now}</CreateTime>")
-        if event is None:
+        if picture is not None:
+            msgid = st.next_msgid()
+            pid, media_id = st.add_picture(picture, media=True)
+            url = f"{public_url.rstrip('/')}/sim/picture/{pid}"
+            xml = (head + f"<MsgType>{cdata('image')}</MsgType><PicUrl>{cdata(url)}</PicUrl>"
+                   f"<MediaId>{cdata(media_id)}</MediaId><MsgId>{msgid}</MsgId><AgentID>{st.agent_id}</AgentID></xml>")
+        elif event is None:
             msgid = st.next_msgid()
             xml = (head + f"<MsgType>{cdata('text')}</MsgType><Content>{cdata(text)}</Content>"
                    f"<MsgId>{msgid}</MsgId><AgentID>{st.agent_id}</AgentID></xml>")

@@ -1,6 +1,9 @@
 """The simulator's own JSON API (`/sim/...`), driven by tests and the demo page."""
 from __future__ import annotations
 
+import base64
+import binascii
+
 from flask import Blueprint, current_app, jsonify, request
 
 from .page import PAGE_HTML
@@ -66,8 +69,19 @@ def say():
         msgid = _deliverer().app_message(user, event=event, event_key=str(body.get("event_key") or ""),
                                          task_id=str(body.get("task_id") or ""))
         return jsonify({"msgid": msgid, "delivered": True, "channel": "app"})
-    if not isinstance(text, str) or not text.strip():
+    picture, shown = None, {}
+    if body.get("image") is not None:
+        try:
+            picture = base64.b64decode(str(body["image"]), validate=True)
+        except (binascii.Error, ValueError):
+            return _bad(400, "image must be base64")
+        if not picture:
+            return _bad(400, "image is empty")
+        shown = {"picture": st.add_picture(picture)[0], "bytes": len(picture)}
+    if picture is None and (not isinstance(text, str) or not text.strip()):
         return _bad(400, "text is required")
+    text = text.strip() if isinstance(text, str) else ""
+    kind = "image" if picture is not None else "text"
     public = st.public_url or request.host_url.rstrip("/")
     mention = f"@{st.aibot_name}"
     busy = "该成员已有 3 条消息等待机器人回复（企业微信每人最多 3 条在途），这条没有送达"
@@ -75,12 +89,14 @@ def say():
         if body.get("via") == "aibot":   # a one-to-one chat with the intelligent bot
             if not _aibot_slot(st, user):
                 return _undelivered(st, chat, user, text, busy)
-            m = st.add_message(chat.id, user, text, "text", via="aibot")
-            msgid = _deliverer().aibot_message(chat, user, text, public)
+            m = st.add_message(chat.id, user, text or "[图片]", kind, via="aibot", **shown)
+            msgid = _deliverer().aibot_message(chat, user, text, public, picture=picture)
             channel = "aibot"
         else:
-            m = st.add_message(chat.id, user, text, "text", via="app")
-            msgid = _deliverer().app_message(user, text=text)
+            if picture is not None and text:
+                return _bad(400, "the app's chat carries a picture or a text, not both: send them one by one")
+            m = st.add_message(chat.id, user, text or "[图片]", kind, via="app", **shown)
+            msgid = _deliverer().app_message(user, text=text, picture=picture, public_url=public)
             channel = "app"
         with st.lock:
             m["msgid"] = msgid
@@ -89,7 +105,7 @@ def say():
     if body.get("mention") is False:
         content, mentions = text, []
     else:
-        content = text if text.lstrip().startswith(mention) else f"{mention} {text}"
+        content = text if text.lstrip().startswith(mention) else f"{mention} {text}".rstrip()
         mentions = ["bot"]
     if chat.external:
         return _undelivered(st, chat, user, content,
@@ -100,8 +116,8 @@ def say():
         return _undelivered(st, chat, user, content, "这个群里没有智能机器人（应用创建的群聊）", mentions)
     if not _aibot_slot(st, user):
         return _undelivered(st, chat, user, content, busy, mentions)
-    m = st.add_message(chat.id, user, content, "text", mentions=mentions, via="aibot")
-    msgid = _deliverer().aibot_message(chat, user, content, public)
+    m = st.add_message(chat.id, user, content, kind, mentions=mentions, via="aibot", **shown)
+    msgid = _deliverer().aibot_message(chat, user, content, public, picture=picture)
     with st.lock:
         m["msgid"] = msgid
     return jsonify({"msgid": msgid, "seq": m["seq"], "delivered": True, "channel": "aibot"})

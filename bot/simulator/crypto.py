@@ -100,6 +100,13 @@ class WeComCrypto:
             raise CryptoError(-40005, f"receiveid {rid!r} != {self.receiveid!r}")
         return msg, rid
 
+    def encrypt_file(self, data: bytes) -> bytes:
+        """A file behind an intelligent bot's image URL: AES-256-CBC, IV = AESKey[:16], PKCS#7 to a
+        multiple of 32, nothing else around it (no random prefix, length or receiveid)."""
+        pad = BLOCK - len(data) % BLOCK
+        enc = Cipher(algorithms.AES(self.key), modes.CBC(self.iv)).encryptor()
+        return enc.update(data + bytes([pad]) * pad) + enc.finalize()
+
     def sign(self, timestamp: str, nonce: str, encrypt: str) -> str:
         return signature(self.token, timestamp, nonce, encrypt)
 

@@ -160,8 +160,11 @@ def media_upload(state, _body):
     if len(data) < 5 or len(data) > 2 * 1024 * 1024:
         raise ApiError(40009, "invalid image size")
     media_id = "2" + secrets.token_urlsafe(40)
+    pid = state.add_picture(data)[0] if mtype == "image" else None
     with state.lock:
         _mass().media[media_id] = {"type": mtype, "bytes": len(data), "expires": time.time() + 3 * 86400}
+        if pid:
+            state.media_pictures[media_id] = pid
     return {"type": mtype, "media_id": media_id, "created_at": str(int(time.time()))}
 
 

@@ -14,6 +14,8 @@ the chat `mp:<openid>`. `POST /sim/mp/forge` sends one tampered callback.
 """
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import json
 import secrets
@@ -89,7 +91,8 @@ class MpSim:
 
     # --- the follower's messages ----------------------------------------------------------------
     def inner_xml(self, openid: str, *, text: Optional[str] = None, msgtype: str = "text",
-                  event: Optional[str] = None, event_key: str = "", create_time: Optional[int] = None):
+                  event: Optional[str] = None, event_key: str = "", create_time: Optional[int] = None,
+                  picture: Optional[tuple[str, str]] = None):
         now = create_time or int(time.time())
         head = (f"<xml><ToUserName>{cdata(self.account)}</ToUserName><FromUserName>{cdata(openid)}</FromUserName>"
                 f"<CreateTime>{now}</CreateTime>")
@@ -99,6 +102,8 @@ class MpSim:
         msgid = self.next_msgid()
         if msgtype == "text":
             body = f"<Content>{cdata(text)}</Content>"
+        elif msgtype == "image" and picture is not None:     # (PicUrl, MediaId)
+            body = f"<PicUrl>{cdata(picture[0])}</PicUrl><MediaId>{cdata(picture[1])}</MediaId>"
         else:
             body = NON_TEXT[msgtype].format(c=cdata(text or "x"))
         return head + f"<MsgType>{cdata(msgtype)}</MsgType>{body}<MsgId>{msgid}</MsgId></xml>", msgid
@@ -322,7 +327,8 @@ def followers():
 
 @bp.post("/sim/mp/say")
 def say():
-    """{"openid" | "name", "text"} or {"msgtype": image|voice|location|link|video} or
+    """{"openid" | "name", "text"} or {"msgtype": image|voice|location|link|video} (an image with
+    "image": base64 is the picture the follower sends) or
     {"event": "subscribe"|"unsubscribe"|"CLICK"|"VIEW", "event_key"}; an unknown openid or name follows first."""
     sim = _sim()
     st = sim.state
@@ -350,12 +356,21 @@ def say():
             return jsonify({"error": "text is required"}), 400
         if not f["subscribed"]:
             return jsonify({"error": "this follower unfollowed the account"}), 400
+        picture, extra = None, {}
+        if msgtype == "image" and body.get("image") is not None:
+            try:
+                data = base64.b64decode(str(body["image"]), validate=True)
+            except (binascii.Error, ValueError):
+                return jsonify({"error": "image must be base64"}), 400
+            pid, media_id = st.add_picture(data, media=True)
+            public = st.public_url or request.host_url.rstrip("/")
+            picture, extra = (f"{public}/sim/picture/{pid}", media_id), {"picture": pid, "bytes": len(data)}
         with st.lock:
             f["last_message"], f["custom_sent"] = time.time(), 0
         shown = text if msgtype == "text" else {"image": "[图片]", "voice": "[语音]", "location": "[位置]",
                                                   "link": "[链接]", "video": "[视频]"}[msgtype]
-        m = st.add_message(f"mp:{f['openid']}", f["openid"], shown, msgtype, via="mp")
-        inner, msgid = sim.inner_xml(f["openid"], text=text, msgtype=msgtype)
+        m = st.add_message(f"mp:{f['openid']}", f["openid"], shown, msgtype, via="mp", **extra)
+        inner, msgid = sim.inner_xml(f["openid"], text=text, msgtype=msgtype, picture=picture)
     with st.lock:
         m["msgid"] = msgid
     sim.deliver(f["openid"], inner, msgid)

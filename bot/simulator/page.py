@@ -45,6 +45,9 @@ PAGE_HTML = r"""<!doctype html>
   #bar button { background: #2b78e4; color: #fff; border: 0; border-radius: 4px; cursor: pointer; padding: 6px 16px; }
   #bar button:disabled { background: #9bb; }
   #status { font-size: 12px; color: #888; padding: 0 16px 6px; background: #fff; min-height: 18px; }
+  .bubble img { display: block; max-width: 260px; max-height: 360px; margin: 2px 0; border-radius: 4px; }
+  #pic { display: none; }
+  #bar button.pic { background: #5a8f3c; }
 </style>
 </head>
 <body>
@@ -59,6 +62,8 @@ PAGE_HTML = r"""<!doctype html>
       <label>成员 <select id="member"></select></label>
       <input id="text" placeholder="输入消息；群聊里会自动 @ 机器人。例如：#帮助" autocomplete="off">
       <button id="send">发送</button>
+      <input type="file" id="pic" accept="image/*">
+      <button id="picbtn" class="pic" title="发一张截图给机器人（输入框里的文字一起发出）">发图片</button>
     </div>
   </div>
 </main>
@@ -137,7 +142,8 @@ function addMsg(m) {
                 m.msgtype === "news" || m.msgtype === "textcard") ? md(m.text) : esc(m.text);
   let mentions = (m.mentions || []).filter(x => x !== "bot").map(x => x === "@all" ? "所有人" : (names[x] || x));
   div.innerHTML = '<div class="who">' + esc(who(m)) + " · " + t + (m.via ? " · " + esc(m.via) : "") + '</div>' +
-    '<div class="bubble">' + body + '</div>' +
+    '<div class="bubble">' + (m.picture ? '<img src="/sim/picture/' + encodeURIComponent(m.picture) + '" alt="图片">' : "") +
+    (m.picture && /^\[图片/.test(m.text) ? "" : body) + '</div>' +
     (mentions.length ? '<div class="note">@ ' + esc(mentions.join("、")) + '</div>' : "") +
     (m.unfinished ? '<div class="note">（流式回复未结束）</div>' : "");
   const atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
@@ -192,7 +198,25 @@ async function send() {
   } finally { btn.disabled = false; poll(); }
 }
 
+async function sendPicture(file) {
+  if (!cur || !file) return;
+  const b64 = await new Promise((ok, bad) => { const r = new FileReader();
+    r.onload = () => ok(String(r.result).split(",")[1] || ""); r.onerror = bad; r.readAsDataURL(file); });
+  const input = document.getElementById("text"), text = input.value.trim();
+  const mp = cur.kind === "mp";
+  const body = mp ? {openid: cur.members[0].userid, msgtype: "image", image: b64}
+    : {chat: cur.id, user: document.getElementById("member").value, image: b64, text};
+  const [s, r] = await j(mp ? "/sim/mp/say" : "/sim/say", {method: "POST", headers: {"Content-Type": "application/json"},
+    body: JSON.stringify(body)});
+  document.getElementById("status").textContent = s !== 200 ? ("发送失败：" + (r.error || s)) :
+    r.delivered === false ? ("未送达机器人：" + r.reason) : ("图片已送达机器人，消息号 " + r.msgid);
+  if (s === 200 && !mp) input.value = "";
+  poll();
+}
+
 document.getElementById("send").onclick = send;
+document.getElementById("picbtn").onclick = () => document.getElementById("pic").click();
+document.getElementById("pic").onchange = e => { sendPicture(e.target.files[0]); e.target.value = ""; };
 document.getElementById("text").addEventListener("keydown", e => { if (e.key === "Enter" && !e.isComposing) send(); });
 
 (async () => {

@@ -230,6 +230,7 @@ def _content(state, body, *, channel: str):
         if not (raw.startswith(b"\xff\xd8\xff") or raw.startswith(b"\x89PNG\r\n\x1a\n")):
             raise ApiError(40005, "image must be JPG or PNG")
         extra["bytes"] = len(raw)
+        extra["picture"] = state.add_picture(raw)[0]
         return mt, f"[图片 {len(raw)} 字节]", extra
     if mt in ("image", "voice", "video", "file", "mpnews") and channel != "webhook" or \
             mt in ("file", "voice") and channel == "webhook":
@@ -243,6 +244,10 @@ def _content(state, body, *, channel: str):
             if not m or m["key"] != key or m["expires"] < time.time():
                 raise ApiError(40007, "invalid media_id")
         label = {"image": "图片", "voice": "语音", "video": "视频", "file": "文件", "mpnews": "图文"}[mt]
+        with state.lock:
+            pid = state.media_pictures.get(media_id or "")
+        if pid:
+            extra["picture"] = pid
         return mt, f"[{label}]", extra
     raise ApiError(40008)
 

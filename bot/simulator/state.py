@@ -192,6 +192,9 @@ class SimState:
             self.taskcards: dict[str, dict] = {}
             self.dup_check: dict[str, float] = {}
             self.webhook_media: dict[str, dict] = {}
+            # pictures members send and the bot sends (charts, posters), by picture id; media ids of pictures
+            self.pictures: dict[str, dict] = {}
+            self.media_pictures: dict[str, str] = {}
             self.duplicate_callbacks = 0
             self.stats = {
                 "gettoken": 0,
@@ -213,6 +216,23 @@ class SimState:
         with self.lock:
             self._hint += 1
             return f"{int(time.time())}{secrets.randbelow(10 ** 6):06d}_{self._hint}_{secrets.token_hex(16)}"
+
+    # --- pictures -------------------------------------------------------------------------
+    def add_picture(self, data: bytes, ttl: float = 3 * 86400, media: bool = False) -> tuple[str, Optional[str]]:
+        """Keep a picture for `ttl` seconds: (picture id, a media id for it when `media`)."""
+        pid = secrets.token_urlsafe(12)
+        media_id = ("1" + secrets.token_urlsafe(40)) if media else None
+        with self.lock:
+            self.pictures[pid] = {"bytes": data, "expires": time.time() + ttl}
+            if media_id:
+                self.media_pictures[media_id] = pid
+        return pid, media_id
+
+    def picture(self, pid: str) -> Optional[bytes]:
+        """A kept picture's bytes; None when unknown or past its time."""
+        with self.lock:
+            p = self.pictures.get(pid)
+        return p["bytes"] if p and p["expires"] >= time.time() else None
 
     # --- messages -------------------------------------------------------------------------
     def add_message(self, chat_id: str, sender: str, text: str, msgtype: str = "text",

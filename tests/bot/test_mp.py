@@ -135,13 +135,17 @@ def test_follow_menu_keyword_and_what_cannot_be_read(db_url):
     assert reply_of(post_plain(c, text_xml("反诈", msgid="5")))["Content"] == menu
     voice = (f"<xml><ToUserName>gh_test</ToUserName><FromUserName>{OPENID}</FromUserName><CreateTime>1</CreateTime>"
              "<MsgType>voice</MsgType><MediaId>m1</MediaId><Format>amr</Format><MsgId>6</MsgId></xml>")
-    assert "请发文字描述" in reply_of(post_plain(c, voice))["Content"]
-    for mt, extra in (("image", "<PicUrl>http://x/1.jpg</PicUrl><MediaId>m</MediaId>"),
-                      ("location", "<Location_X>1</Location_X><Location_Y>2</Location_Y><Label>x</Label>"),
+    assert "请发文字或截图" in reply_of(post_plain(c, voice))["Content"]
+    for mt, extra in (("location", "<Location_X>1</Location_X><Location_Y>2</Location_Y><Label>x</Label>"),
                       ("link", "<Title>t</Title><Url>http://x</Url>")):
         xml = (f"<xml><ToUserName>gh_test</ToUserName><FromUserName>{OPENID}</FromUserName><CreateTime>1</CreateTime>"
                f"<MsgType>{mt}</MsgType>{extra}<MsgId>{mt}-1</MsgId></xml>")
-        assert "请发文字描述" in reply_of(post_plain(c, xml))["Content"]
+        assert "请发文字或截图" in reply_of(post_plain(c, xml))["Content"]
+    # a picture is read (tests/bot/test_pictures_e2e.py): answered at once with a word that it is being read
+    xml = (f"<xml><ToUserName>gh_test</ToUserName><FromUserName>{OPENID}</FromUserName><CreateTime>1</CreateTime>"
+           "<MsgType>image</MsgType><PicUrl>http://127.0.0.1:9/1.jpg</PicUrl><MediaId>m</MediaId>"
+           "<MsgId>image-1</MsgId></xml>")
+    assert "正在识别" in reply_of(post_plain(c, xml))["Content"]
     assert post_plain(c, event_xml("unsubscribe", t=1700000200)).data == b"success"
 
 

@@ -50,7 +50,8 @@ def test_forwarded_message_says_likely_fraud_with_evidence(matcher, lib):
     r = matcher.match("【物流通知】您的快递在运输途中丢失 请点击 kd-lp.top 办理双倍理赔")
     reply = answer_for(r, lib)
     assert reply.startswith("这很可能是冒充电商物流客服诈骗")
-    assert "kd-lp.top" in reply and "发现" in reply
+    # the evidence quotes the link, written so that a chat app does not make it tappable
+    assert "kd-lp[.]top" in reply and "kd-lp.top" not in reply and "发现" in reply
 
 
 @pytest.mark.parametrize("markdown", [False, True])
