@@ -69,3 +69,45 @@ def test_a_qr_code_to_a_payment_is_a_red_flag_in_itself(stack):
     stack.say("dongguan_grid", "res_sun", "", image=b64(drawing.qr_picture("wxp://f2f0abcdEFGH1234", "扫码付款")))
     answer = bot_texts(stack, "dongguan_grid", 2)[-1]
     assert "付款码" in answer and "别扫" in answer
+
+
+def test_a_followers_picture_on_the_official_account_is_answered_by_a_customer_service_message(stack):
+    r = stack.sim_post("/sim/mp/say", {"name": "张大妈", "msgtype": "image",
+                                       "image": b64(drawing.sms_screenshot(SMS))})
+    chat = f"mp:{r['openid']}"
+    said = wait_for(lambda: (lambda b: b if len(b) >= 2 else None)(
+        [m for m in stack.messages(chat) if m["from"] == "bot"]), timeout=30)
+    assert said and "正在识别" in said[0]["text"]
+    answer = said[1]
+    assert answer["via"] == "custom_send" and "图里写着" in answer["text"] and "客服" in answer["text"]
+    assert "**" not in answer["text"] and "<font" not in answer["text"]    # WeChat users see no markdown
+
+
+def test_past_the_pictures_a_minute_the_bot_says_so_and_reads_none(stack_factory):
+    stack = stack_factory(pictures={"per_minute": 1})
+    stack.say("dm:res_sun", "res_sun", "", image=b64(drawing.qr_picture("wxp://f2f0abcd", "扫码付款")))
+    bot_texts(stack, "dm:res_sun", 2)
+    stack.say("dm:res_sun", "res_sun", "", image=b64(drawing.qr_picture("wxp://f2f0abce", "扫码付款")))
+    third = bot_texts(stack, "dm:res_sun", 3)[-1]
+    assert "图片较多" in third and "110" in third
+    stack.settle()
+    assert len(stack.bot_messages("dm:res_sun")) == 3
+    assert stack.stats()["calls"].get("media/get") == 1          # the second picture was not fetched
+
+
+def test_after_a_picture_the_follow_up_gives_the_advice_for_what_it_showed(stack):
+    stack.say("dongguan_grid", "res_liu", "", image=b64(drawing.sms_screenshot(SMS)))
+    bot_texts(stack, "dongguan_grid", 2)
+    stack.settle()
+    stack.say("dongguan_grid", "res_zhao", "怎么办")
+    advice = bot_texts(stack, "dongguan_grid", 3)[-1]
+    assert "客服" in advice and "1." in advice
+
+
+def test_pictures_are_kept_only_where_config_says(stack_factory, tmp_path):
+    stack = stack_factory(pictures={"keep_dir": str(tmp_path / "kept")})
+    picture = drawing.qr_picture("wxp://f2f0abcd", "扫码付款")
+    stack.say("dm:res_liu", "res_liu", "", image=b64(picture))
+    bot_texts(stack, "dm:res_liu", 2)
+    kept = list((tmp_path / "kept").rglob("*.png"))
+    assert len(kept) == 1 and kept[0].read_bytes() == picture
