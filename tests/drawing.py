@@ -38,23 +38,27 @@ def wrap(text: str, width: int, font) -> list[str]:
 
 
 def sms_screenshot(text: str, sender: str = "106908812345", width: int = 720, fmt: str = "PNG") -> bytes:
-    """A phone's SMS screen: the sender on top, the message in a grey bubble."""
+    """A phone's SMS screen: the sender on top, the message in a grey bubble (sizes scale with width)."""
     from PIL import Image, ImageDraw
-    font, small = _font(30), _font(24)
-    lines = wrap(text, width - 140, font)
-    height = 220 + 44 * len(lines)
+    k = width / 720
+    font, small = _font(round(30 * k)), _font(round(24 * k))
+    step = round(44 * k)
+    lines = wrap(text, width - round(140 * k), font)
+    height = round(220 * k) + step * len(lines)
     img = Image.new("RGB", (width, height), (246, 246, 246))
     d = ImageDraw.Draw(img)
-    d.rectangle((0, 0, width, 110), fill=(255, 255, 255))
-    d.text((width // 2 - font.getlength(sender) // 2, 36), sender, fill=(20, 20, 20), font=font)
-    d.rounded_rectangle((30, 150, width - 60, 170 + 44 * len(lines)), radius=24, fill=(229, 229, 234))
+    d.rectangle((0, 0, width, round(110 * k)), fill=(255, 255, 255))
+    d.text((width // 2 - font.getlength(sender) // 2, round(36 * k)), sender, fill=(20, 20, 20), font=font)
+    top = round(150 * k)
+    d.rounded_rectangle((round(30 * k), top, width - round(60 * k), top + round(20 * k) + step * len(lines)),
+                        radius=round(24 * k), fill=(229, 229, 234))
     for i, line in enumerate(lines):
-        d.text((56, 160 + 44 * i), line, fill=(0, 0, 0), font=font)
-    d.text((40, height - 40), "短信/彩信", fill=(140, 140, 140), font=small)
+        d.text((round(56 * k), top + round(10 * k) + step * i), line, fill=(0, 0, 0), font=font)
+    d.text((round(40 * k), height - round(40 * k)), "短信/彩信", fill=(140, 140, 140), font=small)
     return _png(img, fmt) if fmt == "PNG" else _png(img, fmt, quality=85)
 
 
-def chat_screenshot(bubbles: list[tuple[str, str]], width: int = 720) -> bytes:
+def chat_screenshot(bubbles: list[tuple[str, str]], width: int = 720, title: str = "在线客服") -> bytes:
     """A chat: (who, text) bubbles, "me" on the right in green, anyone else on the left in white."""
     from PIL import Image, ImageDraw
     font = _font(28)
@@ -63,7 +67,7 @@ def chat_screenshot(bubbles: list[tuple[str, str]], width: int = 720) -> bytes:
     img = Image.new("RGB", (width, height), (237, 237, 237))
     d = ImageDraw.Draw(img)
     d.rectangle((0, 0, width, 80), fill=(247, 247, 247))
-    d.text((width // 2 - 60, 22), "在线客服", fill=(0, 0, 0), font=font)
+    d.text((width // 2 - font.getlength(title) // 2, 22), title, fill=(0, 0, 0), font=font)
     y = 110
     for who, lines in blocks:
         w = max(int(font.getlength(line)) for line in lines) + 40
@@ -119,3 +123,40 @@ def corrupt_picture() -> bytes:
     """A PNG header followed by garbage."""
     rnd = random.Random(3)
     return b"\x89PNG\r\n\x1a\n" + bytes(rnd.randrange(256) for _ in range(2000))
+
+
+def bubbles(text: str, parts: int = 2) -> list[tuple[str, str]]:
+    """A message cut at sentence ends into up to `parts` bubbles from the other side of a chat."""
+    import re
+    sentences = [x for x in re.split(r"(?<=[。！？!?～~])", text) if x.strip()]
+    if len(sentences) <= 1 or parts <= 1:
+        return [("them", text)]
+    size = -(-len(sentences) // parts)
+    return [("them", "".join(sentences[i:i + size])) for i in range(0, len(sentences), size)]
+
+
+def screenshot(item: dict) -> bytes:
+    """The picture of one item of the screenshot set (tests/data/screenshots.jsonl) in its style."""
+    style = item["style"]
+    if style == "chat":
+        title = ("小雨", "李老师", "王经理", "在线客服", "幸运群(128)")[len(item["text"]) % 5]
+        return chat_screenshot(bubbles(item["text"]), width=720, title=title)
+    if style == "photo":
+        return photographed(sms_screenshot(item["text"], width=720))
+    width, fmt = {"sms": (720, "PNG"), "sms_jpeg": (720, "JPEG"), "sms_1080": (1080, "PNG")}[style]
+    return sms_screenshot(item["text"], width=width, fmt=fmt)
+
+
+def photographed(picture: bytes, seed: int = 5) -> bytes:
+    """A screen photographed with another phone: tilted, a little out of focus, unevenly lit, noisy
+    and saved as a low-quality JPEG."""
+    import numpy as np
+    from PIL import Image, ImageFilter
+    rng = np.random.default_rng(seed)
+    img = Image.open(io.BytesIO(picture)).convert("RGB")
+    img = img.rotate(3.5, resample=Image.BICUBIC, expand=True, fillcolor=(40, 40, 40))
+    img = img.filter(ImageFilter.GaussianBlur(1.2))
+    a = np.asarray(img).astype("float32")
+    light = np.linspace(0.75, 1.05, a.shape[1])[None, :, None]
+    a = np.clip(a * light + rng.normal(0, 6, a.shape), 0, 255).astype("uint8")
+    return _png(Image.fromarray(a), "JPEG", quality=55)

@@ -100,3 +100,15 @@ def test_the_bots_file_decryption_agrees_with_the_simulators_encryption():
         assert decrypt_file(KEY, sim.encrypt_file(data)) == data
     with pytest.raises(ValueError):
         decrypt_file(KEY, b"not encrypted at all")
+
+
+@pytest.mark.slow
+def test_the_screenshot_set_reads_nearly_every_character_and_keeps_the_intent_of_the_typed_text(reader):
+    from content import Matcher, load_library
+    from tests.screenshots import load_set, screenshot_set
+    lib = load_library()
+    items = load_set()[::3]                    # every style is in every third item; the bench reads them all
+    assert {i["style"] for i in items} == {"chat", "photo", "sms", "sms_jpeg", "sms_1080"}
+    result = screenshot_set(items, reader, lib, Matcher(lib))
+    assert result["chars"] >= 0.97 and result["chars_min"] >= 0.90
+    assert result["pictured"] >= result["typed"] - 0.05
