@@ -2,7 +2,7 @@
 and how long a resident waits for the answer in the simulator.
 
     python bench/pictures.py                       # the screenshot set: speed, characters, intents
-    python bench/pictures.py --sim --rates 1,10    # + the service and the simulator: waiting, RSS
+    python bench/pictures.py --sim --rates 1,10 --burst 16   # + the service and the simulator: waiting, RSS
 
 The screenshot set (tests/data/screenshots.jsonl, 60 items) holds scam SMS and chat messages and
 everyday service SMS written by outside writers (blind sets m and q), each drawn here in a phone's
@@ -39,7 +39,7 @@ from content import Matcher, load_library  # noqa: E402
 from tests import drawing  # noqa: E402
 from tests.screenshots import load_set, screenshot_set  # noqa: E402
 
-def run_sim(rates: list[float], count: int) -> None:
+def run_sim(rates: list[float], count: int, burst: int = 0) -> None:
     sim_port, bot_port = free_port(), free_port()
     sim_url, bot_url = f"http://127.0.0.1:{sim_port}", f"http://127.0.0.1:{bot_port}"
     folder = tempfile.mkdtemp(prefix="fanzha-pictures-")
@@ -71,6 +71,17 @@ def run_sim(rates: list[float], count: int) -> None:
                 # evenly spaced: wait for answers as they come, between sends
                 waits += collect(sim_url, sent, until=start + (i + 1) * gap if i + 1 < count else None)
             print(summary(f"wait for the answer at {rate:g} pictures a minute", [w * 1000 for w in waits]))
+        if burst:
+            sent = []
+            for i in range(burst):        # everyone at once: the pictures wait in the heavy pool's line
+                item, user = items[k % len(items)], residents[i % len(residents)]
+                k += 1
+                chat = f"dm:{user}"
+                sent.append((chat, len(answers(sim_url, chat)), time.monotonic()))
+                requests.post(f"{sim_url}/sim/say", json={"chat": chat, "user": user, "image": base64.b64encode(
+                    drawing.screenshot(item)).decode()}, timeout=10).raise_for_status()
+            waits = collect_in_order(sim_url, sent)
+            print(summary(f"wait for the answer, {burst} pictures at once", [w * 1000 for w in waits]))
         now, peak = rss(proc.pid)
         print(f"service RSS now {now:.0f} MB, peak {peak:.0f} MB (OCR loaded)")
     finally:
@@ -99,6 +110,28 @@ def collect(sim_url: str, sent: list, until: float | None) -> list[float]:
     return waits
 
 
+def collect_in_order(sim_url: str, sent: list) -> list[float]:
+    """Waits when several pictures come from one chat: the n-th answer there answers its n-th picture."""
+    by_chat: dict[str, list] = {}
+    for chat, before, at in sent:
+        by_chat.setdefault(chat, []).append((before, at))
+    waits, deadline = [], time.monotonic() + 300
+    while by_chat and time.monotonic() < deadline:
+        for chat, pending in list(by_chat.items()):
+            got = answers(sim_url, chat)
+            base = pending[0][0]
+            while pending and len(got) > base:
+                _before, at = pending.pop(0)
+                waits.append(got[base]["time"] - (time.time() - (time.monotonic() - at)))
+                base += 1
+            if not pending:
+                del by_chat[chat]
+            else:
+                by_chat[chat] = [(base, a) for _b, a in pending]
+        time.sleep(0.05)
+    return waits
+
+
 def rss(pid: int) -> tuple[float, float]:
     """(current, peak) resident memory of a process in MB."""
     fields = dict(line.split(":", 1) for line in open(f"/proc/{pid}/status") if ":" in line)
@@ -110,6 +143,7 @@ def main() -> int:
     ap.add_argument("--sim", action="store_true", help="also the service and the simulator: waiting and RSS")
     ap.add_argument("--rates", default="1,10", help="pictures a minute, comma separated")
     ap.add_argument("--count", type=int, default=5, help="pictures sent at each rate")
+    ap.add_argument("--burst", type=int, default=0, help="then this many pictures at once (they queue)")
     ap.add_argument("--errors", action="store_true", help="list the items pictured and typed disagree on")
     args = ap.parse_args()
     lib = load_library()
@@ -126,7 +160,7 @@ def main() -> int:
             if r["typed"] != r["pictured"] or r["pictured"] != r["gold"]:
                 print("  ", r)
     if args.sim:
-        run_sim([float(x) for x in args.rates.split(",")], args.count)
+        run_sim([float(x) for x in args.rates.split(",")], args.count, args.burst)
     return 0
 
 

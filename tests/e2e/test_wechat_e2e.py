@@ -218,6 +218,10 @@ def test_robot_and_app_group_message_types(stack_factory):
     msgs = wait_for(lambda: len(st.bot_messages("grid_workers")) >= 4 and st.bot_messages("grid_workers"))
     assert [m["msgtype"] for m in msgs] == ["text", "markdown", "image", "news"]
     assert msgs[0]["text"].startswith("@李网格员")
+    # the page shows the bot's pictures, whichever way they were sent (base64 to a robot, uploaded media)
+    for shown in (by_type["image"], msgs[2]):
+        r = requests.get(f"{st.sim_url}/sim/picture/{shown['picture']}", timeout=5)
+        assert r.ok and r.content == png and r.headers["Content-Type"] == "image/png"
 
 
 def test_the_scheduler_polls_mass_send_tasks(stack):
