@@ -90,10 +90,11 @@ class AskHandler(Handler):
         limit = ctx.config.qa.group_answers_per_minute
         since = utcnow() - dt.timedelta(minutes=1)
         with ctx.sessions() as s:
-            answered = list(s.scalars(select(InboundMessage.received_at)
-                                      .where(InboundMessage.chat_id == msg.chat_id, InboundMessage.sender == msg.sender,
-                                             InboundMessage.received_at >= since, InboundMessage.intent.is_not(None))
-                                      .order_by(InboundMessage.received_at)))
-        if len(answered) < limit:
+            # the latest limit + 1 only: a member who floods a group must not make each answer dearer
+            latest = list(s.scalars(select(InboundMessage.received_at)
+                                    .where(InboundMessage.chat_id == msg.chat_id, InboundMessage.sender == msg.sender,
+                                           InboundMessage.received_at >= since, InboundMessage.intent.is_not(None))
+                                    .order_by(InboundMessage.received_at.desc()).limit(limit + 1)))
+        if len(latest) < limit:
             return None
-        return answered[len(answered) - limit] + dt.timedelta(minutes=1), len(answered) == limit
+        return latest[limit - 1] + dt.timedelta(minutes=1), len(latest) == limit
