@@ -139,7 +139,7 @@ class Reader:
         return True
 
     def engine(self):
-        """The process's OCR engine for this many threads (loaded once: about 0.6 s and 150 MB)."""
+        """The process's OCR engine for this many threads (loaded once, in about half a second)."""
         with _ENGINE_LOCK:
             if self.threads not in _ENGINES:
                 try:
@@ -147,7 +147,11 @@ class Reader:
                 except ImportError as e:
                     raise Refused("no_reader", f"OCR is not installed: {e}")
                 started = time.monotonic()
-                _ENGINES[self.threads] = RapidOCR(intra_op_num_threads=self.threads, inter_op_num_threads=1)
+                # text boxes are found on the picture scaled to at most 960 pixels a side (PaddleOCR's
+                # own default; the package ships "at least 736"): on the screenshot set it reads as much
+                # and takes about 130 MB less at its peak. The text itself is read at full size.
+                _ENGINES[self.threads] = RapidOCR(intra_op_num_threads=self.threads, inter_op_num_threads=1,
+                                                  det_limit_type="max", det_limit_side_len=960)
                 log.info("OCR engine loaded in %.1fs", time.monotonic() - started)
             return _ENGINES[self.threads]
 

@@ -143,6 +143,8 @@ def screenshot(item: dict) -> bytes:
         return chat_screenshot(bubbles(item["text"]), width=720, title=title)
     if style == "photo":
         return photographed(sms_screenshot(item["text"], width=720))
+    if style == "page":
+        return page_screenshot(item["text"])
     width, fmt = {"sms": (720, "PNG"), "sms_jpeg": (720, "JPEG"), "sms_1080": (1080, "PNG")}[style]
     return sms_screenshot(item["text"], width=width, fmt=fmt)
 
@@ -160,3 +162,24 @@ def photographed(picture: bytes, seed: int = 5) -> bytes:
     light = np.linspace(0.75, 1.05, a.shape[1])[None, :, None]
     a = np.clip(a * light + rng.normal(0, 6, a.shape), 0, 255).astype("uint8")
     return _png(Image.fromarray(a), "JPEG", quality=55)
+
+
+def page_screenshot(text: str, width: int = 720, title: str = "详情") -> bytes:
+    """A web or app page in a phone's browser: an address bar, a coloured title bar, the text, a button."""
+    from PIL import Image, ImageDraw
+    font, small = _font(30), _font(22)
+    lines = wrap(text, width - 80, font)
+    height = 330 + 46 * len(lines)
+    img = Image.new("RGB", (width, height), "white")
+    d = ImageDraw.Draw(img)
+    d.rectangle((0, 0, width, 60), fill=(240, 240, 240))
+    d.rounded_rectangle((20, 12, width - 20, 48), radius=16, fill=(255, 255, 255))
+    d.text((40, 18), "m.example-page.cn", fill=(120, 120, 120), font=small)
+    d.rectangle((0, 60, width, 140), fill=(30, 110, 220))
+    d.text((width // 2 - font.getlength(title) // 2, 82), title, fill="white", font=font)
+    for i, line in enumerate(lines):
+        d.text((40, 170 + 46 * i), line, fill=(30, 30, 30), font=font)
+    y = 190 + 46 * len(lines)
+    d.rounded_rectangle((60, y, width - 60, y + 80), radius=40, fill=(240, 90, 40))
+    d.text((width // 2 - font.getlength("确定") // 2, y + 22), "确定", fill="white", font=font)
+    return _png(img)
