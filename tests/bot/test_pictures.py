@@ -108,7 +108,7 @@ def test_the_screenshot_set_reads_nearly_every_character_and_keeps_the_intent_of
     from tests.screenshots import load_set, screenshot_set
     lib = load_library()
     items = load_set()[::3]                    # every style is in every third item; the bench reads them all
-    assert {i["style"] for i in items} == {"chat", "photo", "sms", "sms_jpeg", "sms_1080"}
+    assert {i["style"] for i in items} == {"chat", "page", "photo", "sms", "sms_jpeg", "sms_1080"}
     result = screenshot_set(items, reader, lib, Matcher(lib))
     assert result["chars"] >= 0.97 and result["chars_min"] >= 0.90
     assert result["pictured"] >= result["typed"] - 0.05
