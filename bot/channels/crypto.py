@@ -69,8 +69,12 @@ class CallbackCrypto:
 
 def decrypt_file(encoding_aes_key: str, data: bytes) -> bytes:
     """A file the intelligent bot's message links to (a picture): AES-256-CBC with the bot's AESKey,
-    IV its first 16 bytes, PKCS#7 padding to a multiple of 32; no random prefix, length or receiveid
-    (path/100719, 图片: the URL is valid for five minutes and the file encrypted this way)."""
+    IV its first 16 bytes, PKCS#7 padding to a multiple of 32; no random prefix, length or receiveid.
+
+    Where this comes from: WeCom's page on receiving messages (path/100719) lists the image message
+    with an image `url` that is short-lived and encrypted; its text on the scheme could not be read
+    here, so the scheme is the one public AI-bot adapters use to open these files ([3P]: AstrBot's
+    wecom_ai_bot decrypts them exactly so). A file that does not open is refused, never guessed at."""
     import base64
 
     from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
