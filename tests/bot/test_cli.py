@@ -37,3 +37,23 @@ def test_ask_jsonl_answers_one_json_line_per_message():
     lines = [json.loads(x) for x in r.stdout.splitlines()]
     assert [x["intent"] for x in lines] == ["shuadan", "none"]
     assert "96110" in lines[0]["reply"] and lines[1]["reply"] == ""
+
+
+def test_ask_image_prints_the_json_line_of_ask_jsonl_with_what_the_picture_says(tmp_path):
+    import json
+    from tests import drawing
+    picture = tmp_path / "sms.png"
+    picture.write_bytes(drawing.sms_screenshot("【中国邮政】您的包裹因地址不详无法派送，请于24小时内点击 "
+                                               "https://yz-cn.top/p 更新地址，逾期退回。"))
+    r = subprocess.run([sys.executable, "-m", "bot", "ask", "--image", str(picture)], capture_output=True,
+                       text=True, cwd=ROOT, timeout=120)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert {"intent", "score", "candidates", "evidence", "reply", "ocr_text"} <= set(out)
+    assert out["intent"] == "kefu" and "中国邮政" in out["ocr_text"]
+    assert "图里写着" in out["reply"] and "yz-cn[.]top/p" in out["reply"]
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a picture")
+    r = subprocess.run([sys.executable, "-m", "bot", "ask", "--image", str(notes)], capture_output=True,
+                       text=True, cwd=ROOT, timeout=120)
+    assert r.returncode == 1 and json.loads(r.stdout)["refused"] == "not_image"
