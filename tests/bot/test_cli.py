@@ -39,6 +39,7 @@ def test_ask_jsonl_answers_one_json_line_per_message():
     assert "96110" in lines[0]["reply"] and lines[1]["reply"] == ""
 
 
+@pytest.mark.slow
 def test_ask_image_prints_the_json_line_of_ask_jsonl_with_what_the_picture_says(tmp_path):
     import json
     from tests import drawing
