@@ -58,7 +58,7 @@ def test_a_follower_asks_the_official_account(stack_factory, mode):
     mp_say(st, "张大妈", text="怎么办")
     assert "怎么办" in bot_said(st, chat, 3)[2]["text"]
     mp_say(st, "张大妈", msgtype="voice")
-    assert "请发文字描述" in bot_said(st, chat, 4)[3]["text"]
+    assert "请发文字或截图" in bot_said(st, chat, 4)[3]["text"]
     st.sim_app.extensions["wecom_sim_deliverer"].wait_idle()
     deliveries = requests.get(f"{st.sim_url}/sim/deliveries", timeout=5).json()
     mp_deliveries = [d for d in deliveries if d["channel"] == "mp"]
