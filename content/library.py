@@ -37,6 +37,9 @@ FORBIDDEN_FACTS = (
     (re.compile(r"黄金.{0,4}(30|三十)分钟"), "'golden 30 minutes' is unconfirmed; say 越快越好、第一时间"),
     (re.compile(r"(170|171).{0,4}开头"), "do not teach number-prefix rules"),
     (re.compile(r"95598.{0,6}(税|退税)|(税|退税).{0,6}95598"), "95598 is State Grid; tax questions go to 12366"),
+    # issue 11, items 7, 9, 10
+    (re.compile(r"转错[^。；;！!？?\n]{0,14}(?<!\d)110(?!\d)"),
+     "a mistaken transfer is for the bank (its hotline or counter); 110 is for fraud"),
 )
 
 # longest allowed text per single-text field (characters)

@@ -276,6 +276,7 @@ def test_many_problems_are_reported_at_once(venue_copy):
     ("拿不准打96110咨询。", "not 110"),
     ("扫码即可下载国家反诈中心APP。被骗打110。", "app store"),
     ("有疑问请拨打12345。", "not a known hotline"),
+    ("转错钱、被骗了，马上打110申请止付。", "a mistaken transfer is for the bank"),
 ])
 def test_wrong_facts_are_refused(venue_copy, bad_text, reason):
     _edit_item(venue_copy, "unit", 3, text=bad_text)
@@ -338,3 +339,32 @@ def test_sms_is_only_required_where_it_is_sent(venue_copy):
     load_venues(venue_copy)
     _edit_item(venue_copy, "general", 1, sms=None)        # general items go to the network too
     assert _has(_errors(venue_copy), "general.yaml: items.1.sms: missing")
+
+
+# ---------------------------------------------------------------- issue 11, items 7, 9, 10
+
+def _posters():
+    spec = importlib.util.spec_from_file_location("make_posters", DEFAULT_DIR / "make_posters.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _every_text(venues):
+    """(where, text) for every venue field and every poster."""
+    out = [(f"{item.id}.{name}", value) for item in venues.items.values() for name, value in _fields(item)]
+    mod = _posters()
+    return out + [(f"poster {name}", "\n".join(mod.poster_texts(name))) for name in mod.POSTERS]
+
+
+def test_a_mistaken_transfer_goes_to_the_bank_not_to_110(venues):
+    mentions = [(where, text) for where, text in _every_text(venues) if "转错" in text]
+    assert {where.split(".")[0] for where, _t in mentions} >= {"bank-zhifu"}
+    for where, text in mentions:
+        for sentence in re.split(r"[。；！\n]", text):
+            if "转错" in sentence:   # nothing after the mistaken transfer sends it to 110
+                assert not re.search(r"(?<!\d)110(?!\d)", sentence[sentence.index("转错"):]), (where, sentence)
+    line = next(ln for ln in venues.items["bank-zhifu"].text.splitlines() if "转错" in ln)
+    assert "不用报警" in line and "开户银行的客服电话" in line and "柜台" in line
+    # the line that reports a crime stays
+    assert "立即打110报警" in venues.items["bank-zhifu"].text
