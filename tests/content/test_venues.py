@@ -13,7 +13,7 @@ from content.library import ContentError, check_facts
 
 FRAUD_INTENTS = catalog().fraud
 from content.venues import (
-    DEFAULT_DIR, IMAGE_MAX_BYTES, PNG_SIGNATURE, VENUES, VenueItem, check_hotlines, load_venues,
+    DEFAULT_DIR, IMAGE_MAX_BYTES, PNG_SIGNATURE, SMS_BODY_MAX, VENUES, VenueItem, check_hotlines, load_venues,
     main, png_size,
 )
 
@@ -121,10 +121,13 @@ def test_texts_fit_a_phone_screen(venues):
         assert len(item.text) <= 60, item.id
 
 
-def test_network_and_general_items_have_sms_of_at_most_70_chars(venues):
+def test_network_and_general_items_have_an_sms_body_without_a_signature(venues):
+    # the campaign puts the bureau's signature in front (tests/campaigns/test_sms.py)
+    assert SMS_BODY_MAX == 66     # 70 minus the shortest signature, 【xx】
     for item in venues.items_for("network"):
         assert item.sms, item.id
-        assert len(item.sms) <= 70, (item.id, len(item.sms))
+        assert len(item.sms) <= SMS_BODY_MAX, (item.id, len(item.sms))
+        assert not item.sms.startswith("【") and "反诈提醒" not in item.sms, item.id
         assert not re.search(r"https?://|www\.", item.sms), item.id
     network_types = {i.intent for i in venues.venues["network"].items}
     assert len(network_types & set(FRAUD_INTENTS)) >= 10
@@ -251,7 +254,7 @@ def test_a_valid_copy_loads_from_another_directory(venue_copy):
 
 def test_many_problems_are_reported_at_once(venue_copy):
     _edit_item(venue_copy, "network", 2, sms=None)
-    _edit_item(venue_copy, "network", 3, sms="【反诈提醒】" + "放款前要交钱的网贷都是诈骗，" * 5)
+    _edit_item(venue_copy, "network", 3, sms="放款前要交钱的网贷都是诈骗，" * 5)
     _edit_item(venue_copy, "bank", 1, id="community-pledge")
     _edit_item(venue_copy, "bank", 2, colour="red")
     _edit_item(venue_copy, "bank", 3, intent="fraud")
@@ -259,7 +262,7 @@ def test_many_problems_are_reported_at_once(venue_copy):
     _edit_item(venue_copy, "station", 5, title=None)
     errors = _errors(venue_copy)
     assert _has(errors, "network.yaml: items.2.sms: missing"), errors
-    assert _has(errors, "network.yaml: items.3.sms: too long", "at most 70"), errors
+    assert _has(errors, "network.yaml: items.3.sms: too long (70 chars, at most 66)"), errors
     assert _has(errors, "bank.yaml: items.1.id: duplicate id 'community-pledge'", "community.yaml"), errors
     assert _has(errors, "bank.yaml: items.2.colour: unknown field"), errors
     assert _has(errors, "bank.yaml: items.3.intent: 'fraud' is not an intent"), errors
@@ -282,6 +285,15 @@ def test_wrong_facts_are_refused(venue_copy, bad_text, reason):
     _edit_item(venue_copy, "unit", 3, text=bad_text)
     errors = _errors(venue_copy)
     assert any(e.startswith("unit.yaml: items.3.text:") and reason in e for e in errors), errors
+
+
+def test_an_sms_that_brings_its_own_signature_is_refused(venue_copy):
+    _edit_item(venue_copy, "network", 1, sms="【反诈提醒】刷单都是诈骗，被骗打110。")
+    _edit_item(venue_copy, "general", 2, sms="[公安提醒]96110来电要接听，被骗打110。")
+    errors = _errors(venue_copy)
+    assert _has(errors, "network.yaml: items.1.sms: starts with a signature ('【反诈提醒】')",
+                "config: sms_signature"), errors
+    assert _has(errors, "general.yaml: items.2.sms: starts with a signature"), errors
 
 
 def test_amounts_and_dates_are_not_taken_for_phone_numbers(venue_copy):
