@@ -40,6 +40,8 @@ FORBIDDEN_FACTS = (
     # issue 11, items 7, 9, 10
     (re.compile(r"转错[^。；;！!？?\n]{0,14}(?<!\d)110(?!\d)"),
      "a mistaken transfer is for the bank (its hotline or counter); 110 is for fraud"),
+    (re.compile(r"(最高|最多)[^。；;，,\n]{0,4}[三3]年|[三3]年(?!以下有期徒刑或者拘役，并处或者单处罚金)[^。；;\n]{0,6}(有期徒刑|拘役|罚金)"),
+     "帮信罪 (刑法287-2) is punished by 三年以下有期徒刑或者拘役，并处或者单处罚金: quote it exactly"),
 )
 
 # longest allowed text per single-text field (characters)

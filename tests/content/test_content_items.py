@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from content import Matcher, learned
-from content.answers import MAX_REPLY, answer_for, visible_len
+from content.answers import MAX_REPLY, advice_for, answer_for, visible_len
 from content.intents import catalog
 from content.library import ContentError, load_library
 from content.matcher import Match
@@ -187,3 +187,12 @@ def test_missing_scams_are_named(matcher, lib, text, intent):
 def test_the_hurt_child_call_has_its_own_red_flag_and_advice(matcher, lib):
     r, out = reply(matcher, lib, "电话里说是孩子的班主任，孩子在学校受伤了，要先交手术费")
     assert "手术费" in out  # the red flag that matches this story is shown, not the group-fee ones
+
+
+# 9. the 帮信罪 penalty, exact, with the crime in plain words ("怎么办" after a 两卡 answer)
+def test_the_card_renting_advice_quotes_the_bangxin_penalty_and_says_what_it_is(matcher, lib):
+    r, _ = reply(matcher, lib, "有人出钱要租我的银行卡 这算帮信罪不 会判几年")
+    assert r.intent == "liangka"
+    out = advice_for("liangka", lib)
+    line = next(ln for ln in out.splitlines() if "帮信罪" in ln)
+    assert "三年以下有期徒刑或者拘役，并处或者单处罚金" in line and "明知" in line, line

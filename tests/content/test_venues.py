@@ -280,6 +280,8 @@ def test_many_problems_are_reported_at_once(venue_copy):
     ("扫码即可下载国家反诈中心APP。被骗打110。", "app store"),
     ("有疑问请拨打12345。", "not a known hotline"),
     ("转错钱、被骗了，马上打110申请止付。", "a mistaken transfer is for the bank"),
+    ("帮信罪最高可判三年有期徒刑，并处罚金。被骗打110。", "三年以下有期徒刑或者拘役，并处或者单处罚金"),
+    ("帮信罪处三年以下有期徒刑，并处罚金。被骗打110。", "quote it exactly"),
 ])
 def test_wrong_facts_are_refused(venue_copy, bad_text, reason):
     _edit_item(venue_copy, "unit", 3, text=bad_text)
@@ -380,3 +382,19 @@ def test_a_mistaken_transfer_goes_to_the_bank_not_to_110(venues):
     assert "不用报警" in line and "开户银行的客服电话" in line and "柜台" in line
     # the line that reports a crime stays
     assert "立即打110报警" in venues.items["bank-zhifu"].text
+
+
+PENALTY = "三年以下有期徒刑或者拘役，并处或者单处罚金"
+PLAIN = ("明知", "帮骗子", "转移赃款", "替诈骗转移", "帮人过账", "帮人收钱")
+
+
+def test_the_bangxin_penalty_is_quoted_exactly_and_the_crime_said_in_plain_words(venues):
+    texts = _every_text(venues)
+    quoted = [(where, text) for where, text in texts
+              if re.search("帮信|帮助信息网络犯罪", text) and re.search("有期徒刑|拘役|罚金|判", text)]
+    assert {w.split(".")[0] for w, _t in quoted} >= {"school-liangka", "poster liangka"}
+    for where, text in quoted:
+        assert PENALTY in text and "明知" in text, where
+    for where, text in texts:
+        if "帮信罪" in text:
+            assert any(p in text for p in PLAIN), where
