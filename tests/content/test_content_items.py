@@ -8,9 +8,9 @@ from dataclasses import replace
 import pytest
 
 from content import Matcher, learned
-from content.answers import MAX_REPLY, advice_for, answer_for, visible_len
+from content.answers import MAX_REPLY, advice_for, answer_for, case_for, visible_len
 from content.intents import catalog
-from content.library import ContentError, load_library
+from content.library import ContentError, check_facts, load_library
 from content.matcher import Match
 
 _MARKUP = re.compile(r"\*\*|<font[^>]*>|</font>|^> ", re.M)
@@ -196,3 +196,41 @@ def test_the_card_renting_advice_quotes_the_bangxin_penalty_and_says_what_it_is(
     out = advice_for("liangka", lib)
     line = next(ln for ln in out.splitlines() if "帮信罪" in ln)
     assert "三年以下有期徒刑或者拘役，并处或者单处罚金" in line and "明知" in line, line
+
+
+# 10. 退税 through every official channel; a 医保 robocall is hung up first
+def test_the_tax_refund_advice_names_every_official_channel(lib):
+    out = advice_for("butie", lib)
+    line = next(ln for ln in out.splitlines()[1:] if "退税" in ln)
+    for channel in ("个人所得税APP", "自然人电子税务局网站", "办税服务厅", "12366"):
+        assert channel in line, channel
+
+
+@pytest.mark.parametrize("text, intent", [
+    ("接到个电话 说我医保卡异常要冻结 让按9转人工", "butie"),
+    ("语音电话说您的医保卡即将停用，请按9咨询", "butie"),
+    ("社保中心打电话说我社保卡在外地被人用了 要冻结", "butie"),
+    ("医保局来电话说我医保卡被冻结了，转接到公安说我涉嫌洗钱", "gongjianfa"),
+])
+def test_a_medical_insurance_robocall_is_hung_up_first(matcher, lib, text, intent):
+    r, out = reply(matcher, lib, text)
+    assert r.intent == intent
+    assert out.startswith("马上挂断") and "医保部门不会打电话冻结医保卡" in out, out
+    assert "挂断" in advice_for("butie", lib).split("医保部门不会")[0]
+
+
+def test_a_notice_about_the_robocall_is_no_situation(matcher):
+    r = matcher.match("社区提醒：冒充医保局打电话说医保卡冻结的都是诈骗，请勿轻信")
+    assert r.situation is None and r.intent == "none"
+
+
+@pytest.mark.parametrize("text", ["自称银保监会的工作人员说我的账户是高风险 要我配合注销",
+                                  "银保监会打电话说我大学时开的校园贷没注销 影响征信",
+                                  "有人出钱要租我的银行卡 这算帮信罪不", "收到短信说有退税待领取 点链接填卡号",
+                                  "接到个电话 说我医保卡异常要冻结 让按9转人工"])
+def test_replies_and_their_follow_ups_pass_the_fact_checks(matcher, lib, text):
+    r, out = reply(matcher, lib, text)
+    errors: list[str] = []
+    check_facts("reply", [("reply", out), ("怎么办", advice_for(r.intent, lib)), ("案例", case_for(r.intent, lib))],
+                errors)
+    assert errors == []

@@ -282,11 +282,21 @@ def test_many_problems_are_reported_at_once(venue_copy):
     ("转错钱、被骗了，马上打110申请止付。", "a mistaken transfer is for the bank"),
     ("帮信罪最高可判三年有期徒刑，并处罚金。被骗打110。", "三年以下有期徒刑或者拘役，并处或者单处罚金"),
     ("帮信罪处三年以下有期徒刑，并处罚金。被骗打110。", "quote it exactly"),
+    ("退税只在个人所得税APP办理。被骗打110。", "自然人电子税务局网站, 办税服务厅"),
+    ("银保监会提醒您：谨防诈骗。被骗打110。", "国家金融监督管理总局"),
 ])
 def test_wrong_facts_are_refused(venue_copy, bad_text, reason):
     _edit_item(venue_copy, "unit", 3, text=bad_text)
     errors = _errors(venue_copy)
     assert any(e.startswith("unit.yaml: items.3.text:") and reason in e for e in errors), errors
+
+
+def test_the_right_words_pass_the_same_checks(venue_copy):
+    _edit_item(venue_copy, "unit", 3, text="帮信罪（明知对方搞诈骗还给他卡）情节严重的，处三年以下有期徒刑或者拘役，"
+                                            "并处或者单处罚金。骗子还自称2023年已撤销的“银保监会”。"
+                                            "退税通过个人所得税APP、自然人电子税务局网站或办税服务厅办理。被骗打110。")
+    _edit_item(venue_copy, "unit", 4, text="被骗了打110；转错钱找银行。")
+    load_venues(venue_copy)
 
 
 def test_an_sms_that_brings_its_own_signature_is_refused(venue_copy):
@@ -398,3 +408,22 @@ def test_the_bangxin_penalty_is_quoted_exactly_and_the_crime_said_in_plain_words
     for where, text in texts:
         if "帮信罪" in text:
             assert any(p in text for p in PLAIN), where
+
+
+def test_tax_refunds_name_every_official_channel(venues):
+    named = [(where, text) for where, text in _every_text(venues)
+             if "退税" in text and re.search(r"(个人所得税|个税)APP", text)]
+    assert {w for w, _t in named} >= {"unit-tuishui.text", "network-butie.text", "network-butie.sms"}
+    for where, text in named:
+        for channel in ("个人所得税APP", "自然人电子税务局网站", "办税服务厅"):
+            assert channel in text, (where, channel)
+    for where in ("unit-tuishui", "network-butie"):
+        assert "12366" in venues.items[where].text
+
+
+def test_a_medical_insurance_robocall_is_hung_up_first(venues):
+    robocall = [(where, text) for where, text in _every_text(venues) if "医保部门不会" in text]
+    assert {w for w, _t in robocall} >= {"community-yibao.text", "unit-butie.text"}
+    for where, text in robocall:
+        assert "挂断" in text and text.index("挂断") < text.index("医保部门不会"), where
+        assert "医保部门不会打电话冻结" in text, where
