@@ -177,6 +177,8 @@ def test_screen_sharing_nobody_asked_for_is_no_situation(matcher):
     ("有人说能帮俺娘代办养老保险 交三万代办费 以后每月多领一千", "yanglao"),
     ("群里说民族资产解冻 每个老人能领一百万 先交三百登记费", "yanglao"),
     ("朋友拉我玩球赛竞猜 说有内部消息稳赢", "touzi"),
+    ("有人介绍俺侄子去缅北上班 说一个月挣三万 机票都给买好了", "liangka"),
+    ("网上约了个上门按摩 交了三百定金 又说要交保证金才派技师", "gouwu"),
 ])
 def test_missing_scams_are_named(matcher, lib, text, intent):
     r, out = reply(matcher, lib, text)
@@ -234,3 +236,33 @@ def test_replies_and_their_follow_ups_pass_the_fact_checks(matcher, lib, text):
     check_facts("reply", [("reply", out), ("怎么办", advice_for(r.intent, lib)), ("案例", case_for(r.intent, lib))],
                 errors)
     assert errors == []
+
+
+# 11. overseas "high-pay" jobs (liangka: being drawn into working for fraud gangs) and deposits for a
+# "上门服务" that never comes (gouwu: a paid service never delivered); each reply shows its own red flag
+@pytest.mark.parametrize("text, intent, flag, advice", [
+    ("有人介绍俺侄子去缅北上班 说一个月挣三万 机票都给买好了", "liangka", "缅北", "境外高薪"),
+    ("朋友叫我去柬埔寨那边打字 包吃住 一个月两万", "liangka", "柬埔寨", "境外高薪"),
+    ("网上约了个上门按摩 交了三百定金 又说要交保证金才派技师", "gouwu", "上门服务", "不再付任何费用"),
+    ("同城app上约的上门服务 付了路费 现在又要押金 人也没来", "gouwu", "上门服务", "不再付任何费用"),
+])
+def test_the_missing_scams_show_their_own_red_flag_and_what_to_do(matcher, lib, text, intent, flag, advice):
+    r, out = reply(matcher, lib, text)
+    assert r.intent == intent, r
+    flags = next(ln for ln in out.splitlines() if ln.startswith("识别："))
+    assert flag in flags.split("；")[0], flags     # the matching red flag comes first
+    now = next(ln for ln in out.splitlines() if ln.startswith("现在："))
+    assert advice in now
+
+
+@pytest.mark.parametrize("text", ["儿子公司派他去泰国出差 机票单位订的", "在美团上约了上门保洁 阿姨做完才付的钱",
+                                  "县里组织去日本劳务 签了正式合同"])
+def test_their_harmless_look_alikes_stay_none(matcher, text):
+    assert matcher.match(text).intent == "none"
+
+
+# 7. a mistaken transfer is no fraud: the bot does not send it to the 110 steps
+@pytest.mark.parametrize("text", ["转账转错人了 能找回来吗", "手机银行转错账了 咋弄"])
+def test_a_mistaken_transfer_gets_no_report_to_110_answer(matcher, lib, text):
+    r = matcher.match(text)
+    assert r.intent == "none" and answer_for(r, lib) == ""
