@@ -28,7 +28,7 @@ from bot.models import OutboxMessage
 from bot.wechat_models import MassSendGroup, MassSendTask
 from content import markup
 from content.answers import FOOTER
-from content.venues import VENUES
+from content.venues import SMS_MAX, VENUES, signed_sms
 
 log = logging.getLogger(__name__)
 
@@ -63,22 +63,27 @@ def scenario_items(library) -> list[PoolItem]:
     return items
 
 
-def venue_items(venues, kind: str) -> list[PoolItem]:
-    """A venue's templates (plus the general ones); the network venue sends its SMS versions."""
+def venue_items(venues, kind: str, signature: Optional[str] = None) -> list[PoolItem]:
+    """A venue's templates (plus the general ones); the network venue sends its SMS versions,
+    signed with the bureau's `signature` (config: sms_signature)."""
     if venues is None or kind not in VENUES:
         return []
     out = []
     for it in venues.items_for(kind):
-        text = it.sms if kind == "network" and it.sms else it.text
+        if kind == "network" and it.sms:
+            text = signed_sms(signature, it.sms) if signature else it.sms
+        else:
+            text = it.text
         out.append(PoolItem(id=f"venue:{it.id}", intent=it.intent, title=it.title, text=text.strip(),
                             markdown=(it.markdown or "").strip() or None, image=it.image))
     return out
 
 
-def pool_for(campaign: CampaignConfig, group: GroupConfig, library, venues) -> list[PoolItem]:
+def pool_for(campaign: CampaignConfig, group: GroupConfig, library, venues,
+             signature: Optional[str] = None) -> list[PoolItem]:
     items: list[PoolItem] = []
     if "venue" in campaign.draw_from:
-        items += venue_items(venues, group.kind)
+        items += venue_items(venues, group.kind, signature)
     if "scenario" in campaign.draw_from:
         items += scenario_items(library)
     if campaign.msgtype == "image":
@@ -87,7 +92,8 @@ def pool_for(campaign: CampaignConfig, group: GroupConfig, library, venues) -> l
 
 
 def check_pools(config: Config, library, venues) -> list[str]:
-    """Config errors for campaigns that would have nothing to send to one of their groups."""
+    """Config errors for what campaigns would send: nothing for one of their groups, or a reminder
+    SMS longer than one SMS once the configured signature is in front of it."""
     errors = []
     for i, c in enumerate(config.campaigns):
         for g in config.campaign_groups(c):
@@ -95,6 +101,14 @@ def check_pools(config: Config, library, venues) -> list[str]:
                 what = "+".join(c.draw_from) + (" with posters" if c.msgtype == "image" else "")
                 errors.append(f"campaigns.{i}.draw_from: nothing to send to group {g.id} "
                               f"(kind {g.kind}) from {what}")
+    signature = config.signature
+    if signature and venues is not None:
+        for it in venues.items_for("network"):
+            n = len(signed_sms(signature, it.sms)) if it.sms else 0
+            if n > SMS_MAX:
+                errors.append(f"sms_signature: {signature} ({len(signature)} characters) and the sms of "
+                              f"{it.venue}.yaml {it.id} ({len(it.sms)}) make {n} characters, over the "
+                              f"{SMS_MAX} of one SMS; shorten the signature or that text")
     return errors
 
 
@@ -279,7 +293,8 @@ def run_slot(svc, campaign: CampaignConfig, slot: dt.datetime, now: Optional[dt.
             elif g.id in failing:
                 state, reason = "failing", f"最近{FAILING_AFTER}次推送均失败：{failing[g.id]}"
             else:
-                item = choose(pool_for(campaign, g, svc.library, svc.venues), hist[g.id], weights, now,
+                item = choose(pool_for(campaign, g, svc.library, svc.venues, cfg.signature), hist[g.id],
+                              weights, now,
                               campaign.rotation_days, cfg.priorities.floor_days, interval, cfg.priorities.general_weight)
                 if item is None:
                     state, reason = "empty", f"{campaign.rotation_days}天内内容已全部发过"
@@ -325,7 +340,7 @@ def preview(svc, campaign: CampaignConfig, now: dt.datetime, weights: Optional[d
     interval = slot_interval(campaign, svc.config.timezone, now)
     with svc.sessions() as s:
         hist = _histories(s, [g.id for g in groups], now)
-    return [(g, choose(pool_for(campaign, g, svc.library, svc.venues), hist[g.id], weights,
+    return [(g, choose(pool_for(campaign, g, svc.library, svc.venues, svc.config.signature), hist[g.id], weights,
                        now, campaign.rotation_days, svc.config.priorities.floor_days, interval,
                        svc.config.priorities.general_weight)) for g in groups]
 

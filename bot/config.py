@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from bot.cron import cron_trigger
 from content.intents import catalog
+from content.venues import signature_problem
 
 GROUP_KINDS = ("community", "bank", "school", "square", "network", "station", "unit",
                "enterprise", "linkage", "leadership")
@@ -516,6 +517,16 @@ class WarningsConfig(_Model):
         return errors
 
 
+def bureau_signature(units: list["UnitConfig"]) -> Optional[str]:
+    """The default SMS signature: the bureau's name from the first unit named "…公安局…" (at least two
+    characters before 公安局, e.g. 安平县公安局反诈中心 → 【安平县公安局】), or None."""
+    for u in units:
+        m = re.match(r"\s*(\S{2,10}?公安(分)?局)", u.name)
+        if m and signature_problem(f"【{m.group(1)}】") is None:
+            return f"【{m.group(1)}】"
+    return None
+
+
 class Config(_Model):
     timezone: str = "Asia/Shanghai"
 
@@ -547,8 +558,27 @@ class Config(_Model):
     cases: CasesConfig = CasesConfig()
     assessment: AssessmentConfig = AssessmentConfig()
     reports: ReportsConfig = ReportsConfig()
+    # issue 11: the signature campaigns put in front of the network venue's reminder SMS, 【…】 with 2–12
+    # characters inside; it names the bureau (carriers refuse 【反诈提醒】, and scammers copy it).
+    # Not set: the bureau's name from `units` (bureau_signature); see `signature`
+    sms_signature: Optional[str] = None
     # set by load_config: where the file was, so relative paths resolve against it
     source: Optional[str] = None
+
+    @field_validator("sms_signature")
+    @classmethod
+    def _signature(cls, v):
+        if v is None or not v.strip():
+            return None
+        problem = signature_problem(v)
+        if problem:
+            raise ValueError(problem)
+        return v.strip()
+
+    @property
+    def signature(self) -> Optional[str]:
+        """The reminder SMS signature: `sms_signature`, else the bureau's name from `units`."""
+        return self.sms_signature or bureau_signature(self.units)
 
     @model_validator(mode="after")
     def _references(self):
@@ -605,6 +635,13 @@ class Config(_Model):
                 if not any(g.kind == kind for g in self.groups):
                     errors.append(f"campaigns.{i}.targets.kinds.{j}: no group of kind {kind!r}")
         errors.extend(self.warnings.reference_errors(people))
+        if self.signature is None:
+            for i, c in enumerate(self.campaigns):
+                if "venue" in c.draw_from and any(g.kind == "network" for g in self.campaign_groups(c)):
+                    errors.append(f"sms_signature: campaigns.{i} sends reminder SMS to network groups, but no "
+                                  "signature is set and no unit is named …公安局 to take it from; "
+                                  "set sms_signature, e.g. 【安平县公安局】")
+                    break
         if errors:
             raise ValueError("\n".join(errors))
         return self

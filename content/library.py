@@ -37,7 +37,28 @@ FORBIDDEN_FACTS = (
     (re.compile(r"黄金.{0,4}(30|三十)分钟"), "'golden 30 minutes' is unconfirmed; say 越快越好、第一时间"),
     (re.compile(r"(170|171).{0,4}开头"), "do not teach number-prefix rules"),
     (re.compile(r"95598.{0,6}(税|退税)|(税|退税).{0,6}95598"), "95598 is State Grid; tax questions go to 12366"),
+    # issue 11, items 7, 9, 10
+    (re.compile(r"转错[^。；;！!？?\n]{0,14}(?<!\d)110(?!\d)"),
+     "a mistaken transfer is for the bank (its hotline or counter); 110 is for fraud"),
+    (re.compile(r"(最高|最多)[^。；;，,\n]{0,4}[三3]年|[三3]年(?!以下有期徒刑或者拘役，并处或者单处罚金)[^。；;\n]{0,6}(有期徒刑|拘役|罚金)"),
+     "帮信罪 (刑法287-2) is punished by 三年以下有期徒刑或者拘役，并处或者单处罚金: quote it exactly"),
 )
+
+# Words that are wrong unless the sentence (whole_text: the whole text) around them says more
+# (issue 11, item 10): (regex, what must be around it, reason, whole_text).
+CONTEXT_FACTS = (
+    # the 银保监会 was replaced by the 国家金融监督管理总局 in 2023; scammers still use the name
+    (re.compile(r"银保监会|银监会|保监会"),
+     re.compile(r"撤销|不存在|没有了|早就没|已经没|取代|旧名|老名字|自称|冒充|假冒|假的"),
+     "the 银保监会 no longer exists (replaced in 2023 by the 国家金融监督管理总局); name it only as "
+     "a name scammers still use (已撤销, 自称, 冒充)", False),
+    # a text that sends 退税 to the APP names every official channel
+    (re.compile(r"(在|用|通过|到|走)[^。；;，,\n]{0,3}(个人所得税|个税)[”」]?(APP|app)"),
+     re.compile(r"^(?![\s\S]*退税)|^(?=[\s\S]*自然人电子税务局)(?=[\s\S]*办税服务厅)"),
+     "退税 has three official channels: 个人所得税APP, 自然人电子税务局网站, 办税服务厅 (questions: 12366); "
+     "name them all", True),
+)
+_SENTENCE_END = re.compile(r"[。！!？?；;\n]")
 
 # longest allowed text per single-text field (characters)
 _TEXT_LIMITS = {"name": 20, "short": 8, "summary": 60, "now": 90, "case": 220, "ask": 40}
@@ -360,6 +381,14 @@ def check_facts(fname: str, texts: list[tuple[str, str]], errors: list[str]) -> 
             m = rx.search(text)
             if m:
                 errors.append(f"{fname}: {key}: wrong fact {m.group(0)!r}: {reason}")
+        for rx, ok, reason, whole_text in CONTEXT_FACTS:
+            for m in rx.finditer(text):
+                starts = [e.end() for e in _SENTENCE_END.finditer(text, 0, m.start())]
+                end = _SENTENCE_END.search(text, m.end())
+                around = text if whole_text else text[(starts[-1] if starts else 0):(end.start() if end else len(text))]
+                if not ok.search(around):
+                    errors.append(f"{fname}: {key}: wrong fact {m.group(0)!r}: {reason}")
+                    break
 
 
 # after_scam must lead with these four steps, in this order (fraud-facts.md §1).

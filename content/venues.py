@@ -13,7 +13,8 @@ Each file::
         intent: general         # general | app | a fraud intent id
         text: ...               # plain text, at most 300 characters
         markdown: ...           # optional WeCom markdown; same words as text
-        sms: ...                # at most 70 characters; required in network.yaml and general.yaml
+        sms: ...                # the reminder SMS without its 【signature】 (the bureau's, from config:
+                                # sms_signature); required in network.yaml and general.yaml
         image: posters/app.png  # optional PNG under content/venues/, at most 2 MB
 
 Every problem is reported as one line ``file: field path: reason``; ``items.3.sms`` is
@@ -51,6 +52,12 @@ def item_intents() -> tuple[str, ...]:
 TEXT_MAX = 300            # characters, plain text for WeChat / robot text messages
 TITLE_MAX = 30
 SMS_MAX = 70              # one SMS incl. 【签名】 and punctuation (fraud-facts.md §6)
+# The signature the campaigns put in front of a reminder SMS: 【…】 with 2–12 characters inside
+# (config: sms_signature). Carriers refuse a generic one, and scammers copy it: it names the bureau.
+SIGNATURE_INSIDE = (2, 12)
+# the loader cannot know the signature: body ≤ 70 − the shortest (【xx】); start-up counts the real one (campaigns.check_pools)
+SMS_BODY_MAX = SMS_MAX - (SIGNATURE_INSIDE[0] + 2)
+_GENERIC_SIGNATURE = re.compile(r"(反诈|防诈|防骗|提醒|提示|预警|温馨|通知|公告|安全|重要|紧急|官方|服务|中心)+")
 MARKDOWN_MAX_BYTES = 4096  # WeCom markdown message content limit (UTF-8 bytes)
 IMAGE_MAX_BYTES = 2 * 1024 * 1024  # WeCom webhook image limit
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -122,6 +129,29 @@ class VenueLibrary:
 
 
 # ---------------------------------------------------------------- helpers
+
+def signature_problem(signature: str) -> str | None:
+    """Why a reminder SMS signature cannot be used, or None: 【…】 with 2–12 characters inside that
+    name the sender (carriers refuse 【反诈提醒】-like signatures, and scammers copy them)."""
+    lo, hi = SIGNATURE_INSIDE
+    m = re.fullmatch(r"【([^【】]*)】", signature.strip())
+    if m is None:
+        return f"{signature!r} is not a signature: write it as 【…】, e.g. 【安平县公安局】"
+    inside = m.group(1)
+    if inside != inside.strip() or re.search(r"\s", inside):
+        return f"{signature!r}: no spaces inside 【】"
+    if not lo <= len(inside) <= hi:
+        return f"{signature!r} has {len(inside)} characters inside 【】; {lo} to {hi} are allowed"
+    if _GENERIC_SIGNATURE.fullmatch(inside):
+        return (f"{signature!r} names no sender: carriers refuse such a signature and scammers copy it; "
+                "name the bureau, e.g. 【安平县公安局】")
+    return None
+
+
+def signed_sms(signature: str, body: str) -> str:
+    """The reminder SMS as it is sent: the bureau's signature, then the body."""
+    return f"{signature.strip()}{body.strip()}"
+
 
 def png_size(data: bytes) -> tuple[int, int] | None:
     """(width, height) from a PNG's IHDR chunk, or None when data is not a PNG."""
@@ -242,9 +272,12 @@ def _item(raw, i: int, venue: str, fname: str, directory: Path, errors: list[str
                               f"character {n + 1} (markdown {a[n:n + 12]!r} vs text {b[n:n + 12]!r}); "
                               "markdown may only add markup")
     sms = _str(raw.get("sms"), fname, f"{where}.sms", errors,
-               required=venue in SMS_REQUIRED_IN, limit=SMS_MAX)
+               required=venue in SMS_REQUIRED_IN, limit=SMS_BODY_MAX)
     if sms is not None and re.search(r"https?://|www\.|\.(com|cn|net)\b", sms, re.I):
         errors.append(f"{fname}: {where}.sms: no links in a reminder SMS (as the 12381 warnings)")
+    if sms is not None and sms.startswith(("【", "[")):
+        errors.append(f"{fname}: {where}.sms: starts with a signature ({sms[:sms.find('】') + 1 or 8]!r}); "
+                      "write the body only, the campaign puts the bureau's signature (config: sms_signature) in front")
     image = _image(raw.get("image"), fname, f"{where}.image", directory, errors)
     texts = [(f"{where}.{k}", v) for k, v in (("title", title), ("text", text),
                                              ("markdown", markdown), ("sms", sms)) if v]

@@ -133,3 +133,42 @@ def test_check_config_makes_every_check_that_start_up_makes(tmp_path, raw, capsy
     raw["campaigns"][0]["draw_from"] = ["venue"]
     assert cmd_check_config(argparse.Namespace(path=write(tmp_path, raw))) == 0
     assert capsys.readouterr().out.strip() == "ok"
+
+
+# issue 11, item 8: the reminder SMS signature names the bureau
+def test_the_sms_signature_is_the_bureau_named_in_units_unless_set(tmp_path, raw):
+    assert load_config(ROOT / "config.yaml", env={}).signature == "【安平县公安局】"
+    raw["sms_signature"] = "【安平公安】"
+    assert load_config(write(tmp_path, raw), env={}).signature == "【安平公安】"
+
+
+@pytest.mark.parametrize("signature, reason", [
+    ("安平县公安局", "write it as 【…】"),
+    ("【反诈提醒】", "names no sender"),
+    ("【反诈中心温馨提示】", "names no sender"),
+    ("【安】", "1 characters inside 【】; 2 to 12 are allowed"),
+    ("【安平县公安局刑侦大队反诈中心】", "14 characters inside 【】; 2 to 12 are allowed"),
+    ("【安平 公安】", "no spaces"),
+])
+def test_a_bad_sms_signature_names_the_file_key_and_reason(tmp_path, raw, signature, reason):
+    raw["sms_signature"] = signature
+    path = write(tmp_path, raw)
+    with pytest.raises(ConfigError) as e:
+        load_config(path, env={})
+    [line] = e.value.render().splitlines()
+    assert line.startswith(f"{path}: sms_signature: ") and reason in line, line
+
+
+def test_sms_to_network_groups_need_a_signature(tmp_path, raw):
+    raw["units"] = [u for u in raw["units"] if "公安局" not in u["name"]]
+    for g in raw["groups"]:
+        if g.get("unit") == "fzzx":
+            del g["unit"]
+    assert load_config(write(tmp_path, raw), env={}).signature is None     # no network group: fine
+    raw["robots"]["net_robot"] = {"key": "k"}
+    raw["groups"].append({"id": "county_net", "name": "县反诈宣传群", "kind": "network",
+                          "send": {"via": "webhook", "robot": "net_robot"}})
+    raw["campaigns"].append({"name": "提醒短信", "targets": {"kinds": ["network"]}, "cron": "0 9 * * *",
+                             "draw_from": ["venue"]})
+    errs = errors_of(write(tmp_path, raw))
+    assert any(e.startswith("sms_signature: campaigns.4 sends reminder SMS to network groups") for e in errs), errs

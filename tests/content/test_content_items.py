@@ -8,9 +8,9 @@ from dataclasses import replace
 import pytest
 
 from content import Matcher, learned
-from content.answers import MAX_REPLY, answer_for, visible_len
+from content.answers import MAX_REPLY, advice_for, answer_for, case_for, visible_len
 from content.intents import catalog
-from content.library import ContentError, load_library
+from content.library import ContentError, check_facts, load_library
 from content.matcher import Match
 
 _MARKUP = re.compile(r"\*\*|<font[^>]*>|</font>|^> ", re.M)
@@ -177,6 +177,8 @@ def test_screen_sharing_nobody_asked_for_is_no_situation(matcher):
     ("有人说能帮俺娘代办养老保险 交三万代办费 以后每月多领一千", "yanglao"),
     ("群里说民族资产解冻 每个老人能领一百万 先交三百登记费", "yanglao"),
     ("朋友拉我玩球赛竞猜 说有内部消息稳赢", "touzi"),
+    ("有人介绍俺侄子去缅北上班 说一个月挣三万 机票都给买好了", "liangka"),
+    ("网上约了个上门按摩 交了三百定金 又说要交保证金才派技师", "gouwu"),
 ])
 def test_missing_scams_are_named(matcher, lib, text, intent):
     r, out = reply(matcher, lib, text)
@@ -187,3 +189,80 @@ def test_missing_scams_are_named(matcher, lib, text, intent):
 def test_the_hurt_child_call_has_its_own_red_flag_and_advice(matcher, lib):
     r, out = reply(matcher, lib, "电话里说是孩子的班主任，孩子在学校受伤了，要先交手术费")
     assert "手术费" in out  # the red flag that matches this story is shown, not the group-fee ones
+
+
+# 9. the 帮信罪 penalty, exact, with the crime in plain words ("怎么办" after a 两卡 answer)
+def test_the_card_renting_advice_quotes_the_bangxin_penalty_and_says_what_it_is(matcher, lib):
+    r, _ = reply(matcher, lib, "有人出钱要租我的银行卡 这算帮信罪不 会判几年")
+    assert r.intent == "liangka"
+    out = advice_for("liangka", lib)
+    line = next(ln for ln in out.splitlines() if "帮信罪" in ln)
+    assert "三年以下有期徒刑或者拘役，并处或者单处罚金" in line and "明知" in line, line
+
+
+# 10. 退税 through every official channel; a 医保 robocall is hung up first
+def test_the_tax_refund_advice_names_every_official_channel(lib):
+    out = advice_for("butie", lib)
+    line = next(ln for ln in out.splitlines()[1:] if "退税" in ln)
+    for channel in ("个人所得税APP", "自然人电子税务局网站", "办税服务厅", "12366"):
+        assert channel in line, channel
+
+
+@pytest.mark.parametrize("text, intent", [
+    ("接到个电话 说我医保卡异常要冻结 让按9转人工", "butie"),
+    ("语音电话说您的医保卡即将停用，请按9咨询", "butie"),
+    ("社保中心打电话说我社保卡在外地被人用了 要冻结", "butie"),
+    ("医保局来电话说我医保卡被冻结了，转接到公安说我涉嫌洗钱", "gongjianfa"),
+])
+def test_a_medical_insurance_robocall_is_hung_up_first(matcher, lib, text, intent):
+    r, out = reply(matcher, lib, text)
+    assert r.intent == intent
+    assert out.startswith("马上挂断") and "医保部门不会打电话冻结医保卡" in out, out
+    assert "挂断" in advice_for("butie", lib).split("医保部门不会")[0]
+
+
+def test_a_notice_about_the_robocall_is_no_situation(matcher):
+    r = matcher.match("社区提醒：冒充医保局打电话说医保卡冻结的都是诈骗，请勿轻信")
+    assert r.situation is None and r.intent == "none"
+
+
+@pytest.mark.parametrize("text", ["自称银保监会的工作人员说我的账户是高风险 要我配合注销",
+                                  "银保监会打电话说我大学时开的校园贷没注销 影响征信",
+                                  "有人出钱要租我的银行卡 这算帮信罪不", "收到短信说有退税待领取 点链接填卡号",
+                                  "接到个电话 说我医保卡异常要冻结 让按9转人工"])
+def test_replies_and_their_follow_ups_pass_the_fact_checks(matcher, lib, text):
+    r, out = reply(matcher, lib, text)
+    errors: list[str] = []
+    check_facts("reply", [("reply", out), ("怎么办", advice_for(r.intent, lib)), ("案例", case_for(r.intent, lib))],
+                errors)
+    assert errors == []
+
+
+# 11. overseas "high-pay" jobs (liangka: being drawn into working for fraud gangs) and deposits for a
+# "上门服务" that never comes (gouwu: a paid service never delivered); each reply shows its own red flag
+@pytest.mark.parametrize("text, intent, flag, advice", [
+    ("有人介绍俺侄子去缅北上班 说一个月挣三万 机票都给买好了", "liangka", "缅北", "境外高薪"),
+    ("朋友叫我去柬埔寨那边打字 包吃住 一个月两万", "liangka", "柬埔寨", "境外高薪"),
+    ("网上约了个上门按摩 交了三百定金 又说要交保证金才派技师", "gouwu", "上门服务", "不再付任何费用"),
+    ("同城app上约的上门服务 付了路费 现在又要押金 人也没来", "gouwu", "上门服务", "不再付任何费用"),
+])
+def test_the_missing_scams_show_their_own_red_flag_and_what_to_do(matcher, lib, text, intent, flag, advice):
+    r, out = reply(matcher, lib, text)
+    assert r.intent == intent, r
+    flags = next(ln for ln in out.splitlines() if ln.startswith("识别："))
+    assert flag in flags.split("；")[0], flags     # the matching red flag comes first
+    now = next(ln for ln in out.splitlines() if ln.startswith("现在："))
+    assert advice in now
+
+
+@pytest.mark.parametrize("text", ["儿子公司派他去泰国出差 机票单位订的", "在美团上约了上门保洁 阿姨做完才付的钱",
+                                  "县里组织去日本劳务 签了正式合同"])
+def test_their_harmless_look_alikes_stay_none(matcher, text):
+    assert matcher.match(text).intent == "none"
+
+
+# 7. a mistaken transfer is no fraud: the bot does not send it to the 110 steps
+@pytest.mark.parametrize("text", ["转账转错人了 能找回来吗", "手机银行转错账了 咋弄"])
+def test_a_mistaken_transfer_gets_no_report_to_110_answer(matcher, lib, text):
+    r = matcher.match(text)
+    assert r.intent == "none" and answer_for(r, lib) == ""

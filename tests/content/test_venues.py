@@ -13,7 +13,7 @@ from content.library import ContentError, check_facts
 
 FRAUD_INTENTS = catalog().fraud
 from content.venues import (
-    DEFAULT_DIR, IMAGE_MAX_BYTES, PNG_SIGNATURE, VENUES, VenueItem, check_hotlines, load_venues,
+    DEFAULT_DIR, IMAGE_MAX_BYTES, PNG_SIGNATURE, SMS_BODY_MAX, VENUES, VenueItem, check_hotlines, load_venues,
     main, png_size,
 )
 
@@ -121,10 +121,13 @@ def test_texts_fit_a_phone_screen(venues):
         assert len(item.text) <= 60, item.id
 
 
-def test_network_and_general_items_have_sms_of_at_most_70_chars(venues):
+def test_network_and_general_items_have_an_sms_body_without_a_signature(venues):
+    # the campaign puts the bureau's signature in front (tests/campaigns/test_sms.py)
+    assert SMS_BODY_MAX == 66     # 70 minus the shortest signature, 【xx】
     for item in venues.items_for("network"):
         assert item.sms, item.id
-        assert len(item.sms) <= 70, (item.id, len(item.sms))
+        assert len(item.sms) <= SMS_BODY_MAX, (item.id, len(item.sms))
+        assert not item.sms.startswith("【") and "反诈提醒" not in item.sms, item.id
         assert not re.search(r"https?://|www\.", item.sms), item.id
     network_types = {i.intent for i in venues.venues["network"].items}
     assert len(network_types & set(FRAUD_INTENTS)) >= 10
@@ -251,7 +254,7 @@ def test_a_valid_copy_loads_from_another_directory(venue_copy):
 
 def test_many_problems_are_reported_at_once(venue_copy):
     _edit_item(venue_copy, "network", 2, sms=None)
-    _edit_item(venue_copy, "network", 3, sms="【反诈提醒】" + "放款前要交钱的网贷都是诈骗，" * 5)
+    _edit_item(venue_copy, "network", 3, sms="放款前要交钱的网贷都是诈骗，" * 5)
     _edit_item(venue_copy, "bank", 1, id="community-pledge")
     _edit_item(venue_copy, "bank", 2, colour="red")
     _edit_item(venue_copy, "bank", 3, intent="fraud")
@@ -259,7 +262,7 @@ def test_many_problems_are_reported_at_once(venue_copy):
     _edit_item(venue_copy, "station", 5, title=None)
     errors = _errors(venue_copy)
     assert _has(errors, "network.yaml: items.2.sms: missing"), errors
-    assert _has(errors, "network.yaml: items.3.sms: too long", "at most 70"), errors
+    assert _has(errors, "network.yaml: items.3.sms: too long (70 chars, at most 66)"), errors
     assert _has(errors, "bank.yaml: items.1.id: duplicate id 'community-pledge'", "community.yaml"), errors
     assert _has(errors, "bank.yaml: items.2.colour: unknown field"), errors
     assert _has(errors, "bank.yaml: items.3.intent: 'fraud' is not an intent"), errors
@@ -276,11 +279,33 @@ def test_many_problems_are_reported_at_once(venue_copy):
     ("拿不准打96110咨询。", "not 110"),
     ("扫码即可下载国家反诈中心APP。被骗打110。", "app store"),
     ("有疑问请拨打12345。", "not a known hotline"),
+    ("转错钱、被骗了，马上打110申请止付。", "a mistaken transfer is for the bank"),
+    ("帮信罪最高可判三年有期徒刑，并处罚金。被骗打110。", "三年以下有期徒刑或者拘役，并处或者单处罚金"),
+    ("帮信罪处三年以下有期徒刑，并处罚金。被骗打110。", "quote it exactly"),
+    ("退税只在个人所得税APP办理。被骗打110。", "自然人电子税务局网站, 办税服务厅"),
+    ("银保监会提醒您：谨防诈骗。被骗打110。", "国家金融监督管理总局"),
 ])
 def test_wrong_facts_are_refused(venue_copy, bad_text, reason):
     _edit_item(venue_copy, "unit", 3, text=bad_text)
     errors = _errors(venue_copy)
     assert any(e.startswith("unit.yaml: items.3.text:") and reason in e for e in errors), errors
+
+
+def test_the_right_words_pass_the_same_checks(venue_copy):
+    _edit_item(venue_copy, "unit", 3, text="帮信罪（明知对方搞诈骗还给他卡）情节严重的，处三年以下有期徒刑或者拘役，"
+                                            "并处或者单处罚金。骗子还自称2023年已撤销的“银保监会”。"
+                                            "退税通过个人所得税APP、自然人电子税务局网站或办税服务厅办理。被骗打110。")
+    _edit_item(venue_copy, "unit", 4, text="被骗了打110；转错钱找银行。")
+    load_venues(venue_copy)
+
+
+def test_an_sms_that_brings_its_own_signature_is_refused(venue_copy):
+    _edit_item(venue_copy, "network", 1, sms="【反诈提醒】刷单都是诈骗，被骗打110。")
+    _edit_item(venue_copy, "general", 2, sms="[公安提醒]96110来电要接听，被骗打110。")
+    errors = _errors(venue_copy)
+    assert _has(errors, "network.yaml: items.1.sms: starts with a signature ('【反诈提醒】')",
+                "config: sms_signature"), errors
+    assert _has(errors, "general.yaml: items.2.sms: starts with a signature"), errors
 
 
 def test_amounts_and_dates_are_not_taken_for_phone_numbers(venue_copy):
@@ -338,3 +363,67 @@ def test_sms_is_only_required_where_it_is_sent(venue_copy):
     load_venues(venue_copy)
     _edit_item(venue_copy, "general", 1, sms=None)        # general items go to the network too
     assert _has(_errors(venue_copy), "general.yaml: items.1.sms: missing")
+
+
+# ---------------------------------------------------------------- issue 11, items 7, 9, 10
+
+def _posters():
+    spec = importlib.util.spec_from_file_location("make_posters", DEFAULT_DIR / "make_posters.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _every_text(venues):
+    """(where, text) for every venue field and every poster."""
+    out = [(f"{item.id}.{name}", value) for item in venues.items.values() for name, value in _fields(item)]
+    mod = _posters()
+    return out + [(f"poster {name}", "\n".join(mod.poster_texts(name))) for name in mod.POSTERS]
+
+
+def test_a_mistaken_transfer_goes_to_the_bank_not_to_110(venues):
+    mentions = [(where, text) for where, text in _every_text(venues) if "转错" in text]
+    assert {where.split(".")[0] for where, _t in mentions} >= {"bank-zhifu"}
+    for where, text in mentions:
+        for sentence in re.split(r"[。；！\n]", text):
+            if "转错" in sentence:   # nothing after the mistaken transfer sends it to 110
+                assert not re.search(r"(?<!\d)110(?!\d)", sentence[sentence.index("转错"):]), (where, sentence)
+    line = next(ln for ln in venues.items["bank-zhifu"].text.splitlines() if "转错" in ln)
+    assert "不用报警" in line and "开户银行的客服电话" in line and "柜台" in line
+    # the line that reports a crime stays
+    assert "立即打110报警" in venues.items["bank-zhifu"].text
+
+
+PENALTY = "三年以下有期徒刑或者拘役，并处或者单处罚金"
+PLAIN = ("明知", "帮骗子", "转移赃款", "替诈骗转移", "帮人过账", "帮人收钱")
+
+
+def test_the_bangxin_penalty_is_quoted_exactly_and_the_crime_said_in_plain_words(venues):
+    texts = _every_text(venues)
+    quoted = [(where, text) for where, text in texts
+              if re.search("帮信|帮助信息网络犯罪", text) and re.search("有期徒刑|拘役|罚金|判", text)]
+    assert {w.split(".")[0] for w, _t in quoted} >= {"school-liangka", "poster liangka"}
+    for where, text in quoted:
+        assert PENALTY in text and "明知" in text, where
+    for where, text in texts:
+        if "帮信罪" in text:
+            assert any(p in text for p in PLAIN), where
+
+
+def test_tax_refunds_name_every_official_channel(venues):
+    named = [(where, text) for where, text in _every_text(venues)
+             if "退税" in text and re.search(r"(个人所得税|个税)APP", text)]
+    assert {w for w, _t in named} >= {"unit-tuishui.text", "network-butie.text", "network-butie.sms"}
+    for where, text in named:
+        for channel in ("个人所得税APP", "自然人电子税务局网站", "办税服务厅"):
+            assert channel in text, (where, channel)
+    for where in ("unit-tuishui", "network-butie"):
+        assert "12366" in venues.items[where].text
+
+
+def test_a_medical_insurance_robocall_is_hung_up_first(venues):
+    robocall = [(where, text) for where, text in _every_text(venues) if "医保部门不会" in text]
+    assert {w for w, _t in robocall} >= {"community-yibao.text", "unit-butie.text"}
+    for where, text in robocall:
+        assert "挂断" in text and text.index("挂断") < text.index("医保部门不会"), where
+        assert "医保部门不会打电话冻结" in text, where
