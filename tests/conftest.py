@@ -253,12 +253,12 @@ def stack(stack_factory) -> Stack:
 
 
 # --- tiers: `pytest -m "not slow"` for the quick loop; CI runs everything --------------------------
-SLOW_FIXTURES = {"stack", "stack_factory", "world"}
+SLOW_FIXTURES = {"stack", "stack_factory", "world", "ocr_reader"}
 
 
 def pytest_collection_modifyitems(config, items):
-    """End-to-end tests (the bot and the simulator on real sockets) are slow; so are the ones marked
-    by hand (subprocesses, model training)."""
+    """End-to-end tests (the bot and the simulator on real sockets) and tests that read pictures with the
+    OCR are slow; so are the ones marked by hand (subprocesses, model training)."""
     for item in items:
         if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)

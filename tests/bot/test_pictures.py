@@ -13,12 +13,12 @@ SMS = ("【顺丰速运】您好，您的快递在运输途中丢失，我司将
 
 
 @pytest.fixture(scope="module")
-def reader():
+def ocr_reader():
     return Reader(max_bytes=10 * 1024 * 1024, max_pixels=40_000_000, seconds=20.0)
 
 
-def test_an_sms_screenshot_is_read_line_by_line_and_joined_across_the_wraps(reader):
-    r = reader.read(drawing.sms_screenshot(SMS))
+def test_an_sms_screenshot_is_read_line_by_line_and_joined_across_the_wraps(ocr_reader):
+    r = ocr_reader.read(drawing.sms_screenshot(SMS))
     assert len(r.lines) >= 4 and not r.cut and r.width == 720
     assert "顺丰速运" in r.text and "三倍理赔" in r.text
     ev = find_evidence(r.text, r.qr)
@@ -26,8 +26,8 @@ def test_an_sms_screenshot_is_read_line_by_line_and_joined_across_the_wraps(read
     assert ev.links == ["http://sf-lp.cc/a8"] and ev.qq == ["2873456612"] and ev.phones == ["13812345678"]
 
 
-def test_a_chat_screenshot_gives_the_bank_card_number_in_it(reader):
-    r = reader.read(drawing.chat_screenshot([("them", "请把钱转到安全账户，银行卡号6222 0212 3456 7890 123"),
+def test_a_chat_screenshot_gives_the_bank_card_number_in_it(ocr_reader):
+    r = ocr_reader.read(drawing.chat_screenshot([("them", "请把钱转到安全账户，银行卡号6222 0212 3456 7890 123"),
                                              ("me", "好的我马上去")]))
     assert "安全账户" in r.text
     assert find_evidence(r.text).accounts == ["6222021234567890123"]
@@ -36,19 +36,19 @@ def test_a_chat_screenshot_gives_the_bank_card_number_in_it(reader):
 @pytest.mark.parametrize("payload, kind", [("wxp://f2f0abcdEFGH1234", "payment"),
                                            ("https://dl.xx-app.top/jd.apk", "download"),
                                            ("https://example.org/notice", "link")])
-def test_a_qr_code_is_decoded_and_told_apart(reader, payload, kind):
-    r = reader.read(drawing.qr_picture(payload, "扫码领取"))
+def test_a_qr_code_is_decoded_and_told_apart(ocr_reader, payload, kind):
+    r = ocr_reader.read(drawing.qr_picture(payload, "扫码领取"))
     assert r.qr == (payload,)
     assert find_evidence(r.text, r.qr).qr == [(kind, payload)]
 
 
-def test_a_photo_without_text_reads_as_empty(reader):
-    r = reader.read(drawing.blank_photo())
+def test_a_photo_without_text_reads_as_empty(ocr_reader):
+    r = ocr_reader.read(drawing.blank_photo())
     assert r.empty and r.lines == () and r.qr == ()
 
 
-def test_a_jpeg_screenshot_reads_like_the_png(reader):
-    assert "三倍理赔" in reader.read(drawing.sms_screenshot(SMS, fmt="JPEG")).text
+def test_a_jpeg_screenshot_reads_like_the_png(ocr_reader):
+    assert "三倍理赔" in ocr_reader.read(drawing.sms_screenshot(SMS, fmt="JPEG")).text
 
 
 @pytest.mark.parametrize("data, code", [
@@ -56,9 +56,9 @@ def test_a_jpeg_screenshot_reads_like_the_png(reader):
     (drawing.corrupt_picture(), "corrupt"),
     (drawing.huge_picture(), "too_many_pixels"),
 ])
-def test_bad_pictures_are_refused_with_a_reason(reader, data, code):
+def test_bad_pictures_are_refused_with_a_reason(ocr_reader, data, code):
     with pytest.raises(Refused) as e:
-        reader.read(data)
+        ocr_reader.read(data)
     assert e.value.code == code
 
 
@@ -75,14 +75,15 @@ def test_the_pixel_cap_comes_from_the_header_before_anything_is_decoded():
         inspect(drawing.huge_picture(3000, 2001), max_bytes=10 ** 7, max_pixels=6_000_000)
 
 
+@pytest.mark.slow
 def test_the_time_cap_stops_the_reading_and_says_so():
     hasty = Reader(max_bytes=10 ** 7, max_pixels=40_000_000, seconds=0.0)
     r = hasty.read(drawing.sms_screenshot(SMS))
     assert r.cut and r.lines == ()
 
 
-def test_the_gist_is_one_short_line_with_numbers_masked_and_links_untappable(reader):
-    r = reader.read(drawing.sms_screenshot(SMS))
+def test_the_gist_is_one_short_line_with_numbers_masked_and_links_untappable(ocr_reader):
+    r = ocr_reader.read(drawing.sms_screenshot(SMS))
     line = gist(r, limit=200)
     assert "\n" not in line and "138****5678" in line and "13812345678" not in line
     assert "sf-lp[.]cc/a8" in line and "sf-lp.cc" not in line
@@ -102,13 +103,12 @@ def test_the_bots_file_decryption_agrees_with_the_simulators_encryption():
         decrypt_file(KEY, b"not encrypted at all")
 
 
-@pytest.mark.slow
-def test_the_screenshot_set_reads_nearly_every_character_and_keeps_the_intent_of_the_typed_text(reader):
+def test_the_screenshot_set_reads_nearly_every_character_and_keeps_the_intent_of_the_typed_text(ocr_reader):
     from content import Matcher, load_library
     from tests.screenshots import load_set, screenshot_set
     lib = load_library()
     items = load_set()[::3]                    # every style is in every third item; the bench reads them all
     assert {i["style"] for i in items} == {"chat", "page", "photo", "sms", "sms_jpeg", "sms_1080"}
-    result = screenshot_set(items, reader, lib, Matcher(lib))
+    result = screenshot_set(items, ocr_reader, lib, Matcher(lib))
     assert result["chars"] >= 0.97 and result["chars_min"] >= 0.90
     assert result["pictured"] >= result["typed"] - 0.05
