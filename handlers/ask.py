@@ -29,6 +29,7 @@ LATER_NOTICE = "收到。您一分钟内问得较多，我按顺序一会儿回�
 class AskHandler(Handler):
     name = "ask"
     quick = True
+    reads_only = True
     summary = "直接@我描述情况或转发可疑短信"
     priority = 90
 

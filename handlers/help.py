@@ -10,6 +10,7 @@ from handlers.wechat import help_text
 class HelpHandler(Handler):
     name = "help"
     quick = True
+    reads_only = True
     command = "帮助"
     aliases = ("help", "菜单")
     usage = "#帮助"
@@ -30,6 +31,7 @@ class FallbackHandler(Handler):
     """Said when no handler took a message: a short pointer, never a guess."""
     name = "fallback"
     quick = True
+    reads_only = True
 
     def handle(self, msg: Message, ctx: Context, args: str = "") -> list[Reply]:
         if msg.msg_type != "text" or msg.event:

@@ -42,6 +42,7 @@ def not_text() -> str:
 class PublicHandler(Handler):
     name = "wechat"
     quick = True
+    reads_only = True
     priority = 30
 
     def accepts(self, msg: Message, ctx: Context) -> bool:

@@ -161,13 +161,16 @@ class Inbox:
                                              sender=msg.sender, msg_type=msg.event or msg.msg_type))
         if long:
             raise BadMessage(", ".join(f"{f} longer than {n} characters" for f, n in long))
-        h = self._record(msg, guard)
+        answered = self._answer_first(msg, started)
+        h = self._record(msg, guard, answered)
         if h is None:
             h, applied = self._take_over(msg, delivery=True)
             if h is None:
                 return self._replay(msg)
             if applied is not None:            # its changes were made before the process died
                 return self._answer(h, msg, "applied", applied, started)
+        elif answered is not None:             # answered and recorded in one transaction
+            return answered[1]
         try:
             route = self.router.select(msg, self.ctx)
             if route.quick:   # no hop to the pool: a quick answer is ready long before the deadline
@@ -234,22 +237,46 @@ class Inbox:
         self.heavy_pool.submit(run).add_done_callback(lambda f: self._late(h, msg, f))
         return True
 
+    def _answer_first(self, msg: Message, started: float) -> Optional[tuple[str, list[Reply]]]:
+        """A quick handler that only reads (help, the Q&A) answers before the message is recorded, so that
+        recording it and its answer is one transaction: (handler, replies), or None for the usual path
+        (a handler that changes something, a reply that does not go back in place, an error)."""
+        try:
+            route = self.router.select(msg, self.ctx)
+            if not (route.quick and route.reads_only):
+                return None
+            replies = route.answer()
+        except Exception:
+            return None                        # the usual path runs it again and records the failure
+        if any(not r.in_place for r in replies) or time.monotonic() - started > self.deadline:
+            return None
+        return route.name, replies
+
     # --- steps --------------------------------------------------------------------------
-    def _record(self, msg: Message, guard: Optional[Guard]) -> Optional[Handling]:
-        """Insert the inbound row (and the replay guard) in one transaction; None if seen before."""
+    def _record(self, msg: Message, guard: Optional[Guard],
+                answered: Optional[tuple[str, list[Reply]]] = None) -> Optional[Handling]:
+        """Insert the inbound row (and the replay guard) in one transaction; None if seen before. With
+        `answered` the row is recorded finished, with its passive answer."""
         token = uuid.uuid4().hex
         now = utcnow()
+        row = dict(channel=msg.channel, dedupe_key=msg.dedupe_key, chat_id=msg.chat_id, sender=msg.sender,
+                   msg_type=msg.event or msg.msg_type, text=msg.text, received_at=now, deliveries=1,
+                   message=_message_doc(msg))
+        if answered is None:
+            row.update(state="processing", lease_until=now + self.lease, handler_token=token)
+        else:
+            handled_by, replies = answered
+            row.update(state="done", finished_at=now, handled_by=handled_by, intent=_intent(replies),
+                       replied_via="passive" if replies else "none",
+                       passive_reply=_dump(replies) if replies else None)
         with begin(self.engine) as conn:
             if guard is not None:
                 self._guard(conn, guard)
-            row_id = insert_unless_exists(conn, InboundMessage, dict(
-                channel=msg.channel, dedupe_key=msg.dedupe_key, chat_id=msg.chat_id, sender=msg.sender,
-                msg_type=msg.event or msg.msg_type, text=msg.text, received_at=now, deliveries=1,
-                state="processing", message=_message_doc(msg), lease_until=now + self.lease,
-                handler_token=token), ["channel", "dedupe_key"])
+            row_id = insert_unless_exists(conn, InboundMessage, row, ["channel", "dedupe_key"])
         if row_id is None:
             return None
-        self._hold(row_id, token)
+        if answered is None:
+            self._hold(row_id, token)
         return Handling(row_id, token, 1)
 
     def remember(self, guard: Guard) -> None:

@@ -44,6 +44,9 @@ class Handler:
     # answers in well under the passive deadline (no chart, no fan-out to many groups): the inbox runs
     # it in the request's thread instead of handing it to its pool
     quick = False
+    # changes nothing (help, the Q&A): the inbox may answer it before recording the message, and record
+    # both in one transaction
+    reads_only = False
     # slow work that must not hold a callback (reading a picture): the inbox runs it in its own small
     # pool and answers `pending` at once; the answer follows when it is ready. `busy` is said instead
     # when that pool's line is full. `at_once` may answer before the work is queued (a refusal).
@@ -84,6 +87,11 @@ class Route:
     @property
     def heavy(self) -> bool:
         return self.handler is not None and self.handler.heavy
+
+    @property
+    def reads_only(self) -> bool:
+        """The router's own answers (an unknown command, a refusal) change nothing either."""
+        return self.handler is None or self.handler.reads_only
 
 
 class Router:
