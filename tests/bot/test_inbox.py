@@ -71,3 +71,21 @@ def test_handler_error_is_recorded_and_answers_nothing(db_url):
     assert r.status_code == 200 and r.data == b""
     row = rows(app, InboundMessage)[0]
     assert row.state == "failed" and "138****5678" in row.error and "13812345678" not in row.error
+
+
+def test_a_read_only_answer_is_recorded_with_its_message_in_one_transaction(db_url):
+    from sqlalchemy import event
+    from bot.core.message import Message
+    app = create_app(demo_config(db_url), start_sender=False)
+    svc = app.extensions["fanzha"]
+    commits = []
+    event.listen(svc.engine, "commit", lambda conn: commits.append(1))
+    msg = Message(channel="app", sender="res_liu", text="#帮助", dedupe_key="h-1")
+    replies = svc.inbox.receive(msg)
+    assert replies and "可用命令" in replies[0].text
+    assert len(commits) == 1                       # one round trip to the database per callback
+    row = rows(app, InboundMessage)[0]
+    assert (row.state, row.handled_by, row.replied_via) == ("done", "help", "passive")
+    # WeCom's retry gets the same answer and nothing happens twice
+    assert [r.text for r in svc.inbox.receive(msg)] == [r.text for r in replies]
+    assert len(rows(app, InboundMessage)) == 1 and rows(app, InboundMessage)[0].deliveries == 2
