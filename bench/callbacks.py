@@ -1,6 +1,6 @@
 """Callback round trip (encrypt → POST → decrypt the reply) against `serve` under gunicorn.
 
-    python bench/callbacks.py [--clients 16] [--requests 2000] [--workers 2] [--threads 8]
+    python bench/callbacks.py [--clients 16] [--requests 2000] [--workers 3] [--worker-class sync] [--threads 1]
 
 Starts gunicorn on a fresh SQLite database (or $DATABASE_URL), runs both endpoints with
 N concurrent clients, prints median and p99 per endpoint. Each client encrypts its requests
@@ -38,8 +38,10 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--clients", type=int, default=16)
     ap.add_argument("--requests", type=int, default=2000, help="per endpoint")
-    ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--threads", type=int, default=8)
+    # the README's production command; gunicorn turns sync into gthread when --threads is above 1
+    ap.add_argument("--workers", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--worker-class", default="sync", help="gunicorn -k: sync or gthread")
     args = ap.parse_args()
 
     tmp = tempfile.mkdtemp(prefix="fanzha-bench-")
@@ -50,13 +52,14 @@ def main() -> int:
                    stdout=subprocess.DEVNULL)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", str(args.workers), "-k", "gthread",
+    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", str(args.workers), "-k", args.worker_class,
                              "--threads", str(args.threads), "-b", f"127.0.0.1:{port}", "--log-level", "warning",
                              "bot.wsgi:app"], cwd=ROOT, env=env)
     try:
         wait_http(f"{base}/healthz", proc=proc)
         cfg = config({"DATABASE_URL": env["DATABASE_URL"]})
-        print(f"gunicorn {args.workers} workers x {args.threads} threads, {args.clients} clients, "
+        kind = args.worker_class if args.threads == 1 else "gthread"
+        print(f"gunicorn {args.workers} {kind} workers x {args.threads} threads, {args.clients} clients, "
               f"database {env['DATABASE_URL'].split('://')[0]}")
         for name, make in (("aibot  /wecom/aibot/callback", aibot_request), ("app    /wecom/callback", app_request)):
             per_client = args.requests // args.clients

@@ -1,4 +1,4 @@
-"""WSGI entry for gunicorn: `gunicorn -w 4 bot.wsgi:app` (config from $FANZHA_CONFIG or config.yaml).
+"""WSGI entry for gunicorn: `gunicorn -k sync -w 3 bot.wsgi:app` (config from $FANZHA_CONFIG or config.yaml).
 
 Under gunicorn the sender runs as its own process (`python -m bot worker`), so web workers
 start none; set FANZHA_IN_PROCESS_SENDER=1 to change that.

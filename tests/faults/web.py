@@ -50,10 +50,29 @@ class WebWorld:
         assert wait_for(self.up, timeout=30, interval=0.1), "the bot did not start"
         return proc
 
+    def production(self, workers: int = 2) -> subprocess.Popen:
+        """The README's production shape: gunicorn's sync workers for the web, `python -m bot worker` for the
+        outbox and the scheduler. Returns gunicorn's master."""
+        env = dict(self.env, FANZHA_CONFIG=str(self.config_path))
+        master = subprocess.Popen([sys.executable, "-m", "gunicorn", "-k", "sync", "-w", str(workers), "-b",
+                                   f"127.0.0.1:{self.port}", "--log-level", "warning", "bot.wsgi:app"],
+                                  cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        worker = subprocess.Popen([sys.executable, "-m", "bot", "worker", "--config", str(self.config_path)],
+                                  cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.processes += [master, worker]
+        assert wait_for(self.up, timeout=30, interval=0.1), "gunicorn did not start"
+        return master
+
+    @staticmethod
+    def web_workers(master: subprocess.Popen) -> list[int]:
+        """The pids of gunicorn's workers under its master."""
+        children = Path(f"/proc/{master.pid}/task/{master.pid}/children").read_text().split()
+        return [int(c) for c in children]
+
     def up(self) -> bool:
         try:
             return requests.get(f"{self.bot_url}/healthz", timeout=1).ok
-        except requests.ConnectionError:
+        except requests.RequestException:  # refused, or accepted by gunicorn before a worker is ready
             return False
 
     @staticmethod
@@ -74,8 +93,12 @@ class WebWorld:
         return requests.get(f"{self.sim_url}/sim/messages", params={"chat": chat}, timeout=5).json()
 
     def stop(self) -> None:
-        for proc in self.processes:
+        for proc in self.processes:  # gunicorn's master stops its workers on SIGTERM; SIGKILL would orphan them
             if proc.poll() is None:
-                self.kill(proc)
+                proc.terminate()
+                try:
+                    proc.wait(10)
+                except subprocess.TimeoutExpired:
+                    self.kill(proc)
         self.sim.stop()
         self.engine.dispose()
