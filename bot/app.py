@@ -15,7 +15,7 @@ from flask import Flask, jsonify
 
 import handlers
 import scheduler
-from bot import api
+from bot import api, console
 from bot.campaigns import check_pools
 from bot.channels import Channels
 from bot.channels.wecom_api import WeComApi
@@ -140,6 +140,7 @@ def create_app(config: Config, *, start_sender: bool = True, start_scheduler: bo
     for bp in svc.channels.blueprints():
         app.register_blueprint(bp)
     app.register_blueprint(api.bp)
+    console.init_app(app, config)
 
     @app.get("/healthz")
     def healthz():

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import secrets
 import signal
 import sys
 import threading
@@ -151,11 +152,17 @@ def cmd_demo(args) -> int:
         cfg = cfg.model_copy(update={"mp": cfg.mp.model_copy(update={"api_base": sim_url})})
     # a newcomer trying the demo at night should still see the scheduled pushes arrive
     cfg = cfg.model_copy(update={"campaigns": [c.model_copy(update={"quiet_hours": None}) for c in cfg.campaigns]})
+    # the console: the demo's local log-in (pick a person), sessions signed with a key made for this run
+    # unless FANZHA_CONSOLE_SECRET gives one; the simulator plays WeCom's log-in pages too
+    cfg = cfg.model_copy(update={"console": cfg.console.model_copy(update={
+        "login": "local", "secret": cfg.console.secret or secrets.token_urlsafe(32),
+        "oauth_base": sim_url, "sso_base": sim_url})})
     sim = ServerThread(create_simulator(cfg, bot_url=bot_url, public_url=sim_url), args.host, args.sim_port).start()
     app = _make_app(cfg)
     bot = ServerThread(app, args.host, args.port).start()
     print("反诈哨兵 demo is running", flush=True)
     print(f"  WeCom simulator (open in a browser): {sim.url}/", flush=True)
+    print(f"  console (pick a person to log in):   {bot.url}/console/", flush=True)
     print(f"  bot:                                 {bot.url}/healthz", flush=True)
     print(f"  database: {cfg.database.url}", flush=True)
     print("  campaigns push every few minutes (quiet hours are off in the demo)", flush=True)

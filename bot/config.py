@@ -20,10 +20,12 @@ from content.venues import signature_problem
 
 GROUP_KINDS = ("community", "bank", "school", "square", "network", "station", "unit",
                "enterprise", "linkage", "leadership")
-ROLES = ("resident", "police", "liaison", "admin", "propaganda")
+# leader: the bureau's leadership (reads everything in the console, changes nothing unless also admin);
+# reviewer: labels residents' questions and retrains the Q&A in the console
+ROLES = ("resident", "police", "liaison", "admin", "propaganda", "leader", "reviewer")
 GroupKind = Literal["community", "bank", "school", "square", "network", "station", "unit",
                     "enterprise", "linkage", "leadership"]
-Role = Literal["resident", "police", "liaison", "admin", "propaganda"]
+Role = Literal["resident", "police", "liaison", "admin", "propaganda", "leader", "reviewer"]
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
@@ -240,6 +242,36 @@ class PicturesConfig(_Model):
     per_minute: int = Field(4, ge=1)
     # keep every picture here after reading (for an officer's review); unset: pictures are not kept
     keep_dir: Optional[str] = None
+
+
+class ConsoleConfig(_Model):
+    """The web console under /console/ (issue 13)."""
+    # wecom: staff log in through WeCom (网页授权 inside the WeCom client, 扫码登录 on a PC); the userid
+    # decides the roles from `people`. local: pick any configured person, no password: the demo only.
+    login: Literal["wecom", "local"] = "wecom"
+    # signs the session cookies; from the environment, at least 32 characters. Empty: the console
+    # refuses every page and says why (the rest of the service runs)
+    secret: str = ""
+    # where WeCom's log-in pages are (the simulator's address in the demo)
+    oauth_base: str = "https://open.weixin.qq.com"
+    sso_base: str = "https://login.work.weixin.qq.com"
+    session_hours: float = Field(12, gt=0, le=168)
+    # the warnings board refreshes itself this often
+    live_seconds: int = Field(5, ge=1, le=300)
+
+    @field_validator("secret")
+    @classmethod
+    def _secret(cls, v: str) -> str:
+        if v and len(v) < 32:
+            raise ValueError("at least 32 characters (set FANZHA_CONSOLE_SECRET to a long random string)")
+        return v
+
+    @field_validator("oauth_base", "sso_base")
+    @classmethod
+    def _base(cls, v: str) -> str:
+        if not re.fullmatch(r"https?://[^\s/]+(/[^\s]*)?", v):
+            raise ValueError(f"{v!r} is not an http(s) address")
+        return v.rstrip("/")
 
 
 def _parse_hhmm(v: str) -> tuple[int, int]:
@@ -543,6 +575,7 @@ class Config(_Model):
     sender: SenderConfig = SenderConfig()
     qa: QaConfig = QaConfig()
     pictures: PicturesConfig = PicturesConfig()
+    console: ConsoleConfig = ConsoleConfig()
     robots: dict[str, RobotConfig] = {}
     units: list[UnitConfig] = []
     groups: list[GroupConfig] = Field(min_length=1)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Optional
 
-from sqlalchemy import JSON, BigInteger, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Float, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.db import Base, UTCDateTime, utcnow
@@ -52,6 +52,10 @@ class InboundMessage(Base):
     # the replies, written in the transaction that made the message's changes: a handler run again
     # answers these instead of making the changes twice
     applied_reply: Mapped[Optional[str]] = mapped_column(Text)
+    # the Q&A's verdict for the console's review: how sure (the top probability) and what it did
+    # (answer | ask | suspect | none | menu …)
+    score: Mapped[Optional[float]] = mapped_column(Float)
+    decision: Mapped[Optional[str]] = mapped_column(String(16))
 
 
 class CallbackSignature(Base):
@@ -126,3 +130,4 @@ from bot import campaign_models  # noqa: E402,F401
 from bot import wechat_models  # noqa: E402,F401
 from bot.warnings import models as warning_models  # noqa: E402,F401
 from bot import case_models  # noqa: E402,F401
+from bot import console_models  # noqa: E402,F401

@@ -173,6 +173,19 @@ class WeComApi:
                 pass
         return bytes(body)
 
+    def user_from_code(self, code: str) -> dict:
+        """GET auth/getuserinfo: who logged in with this code (WeCom 网页授权 or 扫码登录). A member gives
+        {"userid"}; someone outside the company {"openid"} (path/98177). The code works once."""
+        for attempt in (1, 2):
+            token = self.token()
+            data = self._get_json(f"{self.base}/cgi-bin/auth/getuserinfo", params={"access_token": token, "code": code})
+            if data.get("errcode", 0) in TOKEN_ERRORS:
+                self.invalidate(token)
+                if attempt == 1:
+                    continue
+            return self._check(data)
+        raise AssertionError("unreachable")
+
     def webhook_send(self, key: str, body: dict) -> dict:
         return self._check(self._post_json(f"{self.base}/cgi-bin/webhook/send", body, params={"key": key}))
 

@@ -35,7 +35,7 @@ def create_simulator(config, bot_url: str = "http://127.0.0.1:8000", *, token_tt
                      callback_timeout: float = 5.0, callback_retries: int = 3,
                      public_url: Optional[str] = None) -> Flask:
     """A Flask app playing WeCom for `config` (a bot.config.Config, or a path to one)."""
-    from . import control, pictures, server_api
+    from . import control, login, pictures, server_api
 
     config = _as_config(config)
     app = Flask("wecom_simulator")
@@ -48,6 +48,7 @@ def create_simulator(config, bot_url: str = "http://127.0.0.1:8000", *, token_tt
     app.register_blueprint(server_api.bp)
     app.register_blueprint(control.bp)
     app.register_blueprint(pictures.bp)
+    app.register_blueprint(login.bp)
     # WeChat reach: customer-group mass-send tasks, and the official account when configured
     from . import customer_groups, mp
     app.extensions["wecom_sim_mass"] = customer_groups.MassSim(state)

@@ -35,7 +35,8 @@ def healthz():
 
 @bp.get("/")
 def page():
-    return PAGE_HTML, 200, {"Content-Type": "text/html; charset=utf-8"}
+    html = PAGE_HTML.replace("{{CONSOLE_URL}}", f"{_state().bot_url}/console/")
+    return html, 200, {"Content-Type": "text/html; charset=utf-8"}
 
 
 @bp.get("/sim/chats")

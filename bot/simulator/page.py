@@ -51,7 +51,7 @@ PAGE_HTML = r"""<!doctype html>
 </style>
 </head>
 <body>
-<header>企业微信模拟器 <small>反诈哨兵 · 本地演示（不连接腾讯服务器）</small></header>
+<header>企业微信模拟器 <small>反诈哨兵 · 本地演示（不连接腾讯服务器）</small> <a id="console-link" href="{{CONSOLE_URL}}" target="_blank" style="color:#fff;float:right">打开反诈中心控制台 →</a></header>
 <main>
   <div id="side"></div>
   <div id="pane">

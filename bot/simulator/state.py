@@ -25,6 +25,7 @@ ERRMSG = {
     40009: "invalid image size",           # *
     40013: "invalid corpid",
     40014: "invalid access_token",
+    40029: "invalid code",
     40056: "invalid agentid",
     40058: "invalid Request Parameter",
     41001: "access_token missing",
@@ -53,7 +54,7 @@ ERRMSG = {
 # APIs that accept fault injection and are counted in stats
 APIS = ("gettoken", "message/send", "appchat/create", "appchat/update", "appchat/get", "appchat/send",
         "webhook/send", "webhook/upload_media", "aibot/response",
-        "message/update_taskcard")
+        "message/update_taskcard", "auth/getuserinfo")
 
 MINUTE = 60.0
 HOUR = 3600.0

@@ -14,7 +14,7 @@ cards, other chats, logs and exports see 138****5678 and 张某.
 """
 from bot.warnings.actions import (WarningError, close, create, create_with_retry, find, get_or_fail, reassign,
                                   report, sign)
-from bot.warnings.escalation import due_steps, sweep
+from bot.warnings.escalation import due_steps, next_step, sweep
 from bot.warnings.models import Warning, WarningEvent
 from bot.warnings.parse import (LANDLINE, LEVELS, MOBILE, Draft, Problem, check_draft, match_type, normalize_number,
                                 parse_warning)
@@ -26,6 +26,6 @@ from bot.warnings.texts import (RESULT_NAMES, RESULTS, STATE_NAMES, export, leve
 __all__ = ["CENTRE_NAME", "Draft", "Problem", "check_draft", "LANDLINE", "LEVELS", "MOBILE", "RESULTS", "RESULT_NAMES", "STATE_NAMES",
            "Warning", "WarningError", "WarningEvent", "close", "create", "create_with_retry", "due_steps",
            "export", "find", "find_station", "get_or_fail", "level_text", "liaisons_of", "match_type",
-           "normalize_number", "open_list_text", "parse_task_id", "parse_warning", "person_name", "query_text",
+           "next_step", "normalize_number", "open_list_text", "parse_task_id", "parse_warning", "person_name", "query_text",
            "reassign", "report", "route", "send_daily_summary", "sign", "station_name", "summary", "sweep",
            "type_name"]

@@ -72,8 +72,10 @@ def create(session: Session, ctx, d: Draft, *, actor: str, channel: str, ref: st
 def create_with_retry(sessions, ctx, d: Draft, **kw) -> tuple[Warning, bool]:
     """create() in its own transaction, retried when another process took the same number at the
     same moment. The same external id (the API), or the same message (`ref`, a chat message taken up
-    again after a crash), returns the warning made the first time. → (warning, created)."""
+    again after a crash, a console form sent twice), returns the warning made the first time.
+    `also(session, warning)` runs in the same transaction (the console's own record). → (warning, created)."""
     ext, ref = kw.get("external_id"), kw.get("ref")
+    also = kw.pop("also", None)
     for attempt in range(8):
         try:
             with session_scope(sessions) as s:
@@ -82,6 +84,8 @@ def create_with_retry(sessions, ctx, d: Draft, **kw) -> tuple[Warning, bool]:
                 if old is not None:
                     return old, False
                 w = create(s, ctx, d, **kw)
+                if also is not None:
+                    also(s, w)
             ctx.outbox.notify()
             return w, True
         except IntegrityError:
@@ -168,12 +172,15 @@ def reassign(session: Session, ctx, w: Warning, *, actor: str, station_id: Optio
 
 
 def close(session: Session, ctx, w: Warning, *, actor: str, note: str, channel: str, ref: str,
-          now: dt.datetime) -> str:
+          now: dt.datetime, announce: bool = False) -> str:
     """#办结 by the centre: ends a warning that stays open (e.g. 未接通 after every attempt)."""
     config = ctx.config
     if w.state == CLOSED:
         raise WarningError(texts.refusal_text(config, w, "办结"))
     if not is_centre(config, actor):
         raise WarningError("#办结 由反诈中心使用；派出所请用 #反馈 报告结果。")
-    w.close(session, actor=actor, note=note, at=now, channel=channel, ref=ref)
-    return texts.closed_text(config, w, actor, now)
+    ev = w.close(session, actor=actor, note=note, at=now, channel=channel, ref=ref)
+    text = texts.closed_text(config, w, actor, now)
+    if announce:
+        notify.post(ctx, session, text, f"wn:{w.number}:ev{ev.id}:post")
+    return text

@@ -31,6 +31,15 @@ def due_steps(policy, w: Warning, now: dt.datetime) -> list:
             and elapsed >= dt.timedelta(minutes=st.after_minutes)]
 
 
+def next_step(policy, w: Warning, now: dt.datetime):
+    """The next escalation step still ahead for this warning at `now`, and when it falls due:
+    (step, due_at), or None when nothing more will escalate it (signed and reported, or closed)."""
+    ahead = [(st, w.dispatched_at + dt.timedelta(minutes=st.after_minutes)) for st in policy.steps()
+             if w.level in st.levels and w.state in WAITING[st.until]]
+    ahead = [(st, due) for st, due in ahead if due > now]
+    return min(ahead, key=lambda x: x[1]) if ahead else None
+
+
 def sweep(session: Session, ctx, now: dt.datetime) -> list[tuple[str, str]]:
     """Take every escalation step that is due and not yet taken; → [(number, step)] taken now."""
     policy = ctx.config.warnings

@@ -76,7 +76,10 @@ def test_healthz_and_page(sim):
     assert page.status_code == 200 and "text/html" in page.headers["Content-Type"]
     html = page.text
     assert "企业微信模拟器" in html and "/sim/say" in html and "/sim/messages" in html
-    assert not re.search(r"""(src|href)\s*=\s*["']https?://""", html)   # no external CDN
+    assert not re.search(r"""src\s*=\s*["']https?://""", html)   # no external CDN
+    # the one outside link is the bot's own console
+    links = re.findall(r"""href\s*=\s*["'](https?://[^"']+)""", html)
+    assert links and all(link.endswith("/console/") and "127.0.0.1" in link for link in links)
 
 
 def test_settings_and_limits_endpoints(sim):
