@@ -171,7 +171,8 @@ class Stack:
 
     def __init__(self, db_url: str, handlers=None, callback_timeout: float = 5.0, start_sender: bool = True,
                  token_ttl: int = 7200, sender: dict | None = None, wecom: dict | None = None,
-                 mp: dict | None = None, extra_groups: list | None = None, pictures: dict | None = None):
+                 mp: dict | None = None, extra_groups: list | None = None, pictures: dict | None = None,
+                 env: dict | None = None):
         from bot.app import create_app
         from bot.netutil import ServerThread
         from bot.simulator import create_simulator
@@ -179,7 +180,7 @@ class Stack:
         # both servers bind port 0 first, then learn each other's address: no port race
         self.sim = ServerThread(_LateApp(), port=0)
         self.sim_url = self.sim.url
-        self.config = demo_config(db_url, self.sim_url)
+        self.config = demo_config(db_url, self.sim_url, **(env or {}))
         self.config = self.config.model_copy(update={
             "sender": self.config.sender.model_copy(update=sender or {}),
             "wecom": self.config.wecom.model_copy(update=wecom or {})})
