@@ -180,7 +180,9 @@ class Stack:
         # both servers bind port 0 first, then learn each other's address: no port race
         self.sim = ServerThread(_LateApp(), port=0)
         self.sim_url = self.sim.url
-        self.config = demo_config(db_url, self.sim_url, **(env or {}))
+        # env values may name the simulator's address as {sim_url} (it is known only now)
+        self.config = demo_config(db_url, self.sim_url, **{k: v.replace("{sim_url}", self.sim_url)
+                                                            for k, v in (env or {}).items()})
         self.config = self.config.model_copy(update={
             "sender": self.config.sender.model_copy(update=sender or {}),
             "wecom": self.config.wecom.model_copy(update=wecom or {})})

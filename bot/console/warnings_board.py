@@ -168,8 +168,10 @@ def register(bp) -> None:
                     svc.sessions, svc.ctx, d, actor=u.userid, channel="console", ref=ref, now=now, source="console",
                     also=lambda s, w: access.record(s, "warning.create", w.number,
                                                     {"level": w.level, "station": w.station_id}))
+                remarks = "".join(f"（{r}）" for r in d.remarks)
                 return redirect(url_for("console.warning", number=w.number,
-                                        said=f"已下发 {w.number}：{wn.station_name(svc.config, w.station_id)}"))
+                                        said=f"已下发 {w.number}：{wn.station_name(svc.config, w.station_id)}，"
+                                             f"{wn.level_text(w.level)}，{wn.type_name(svc.library, w.fraud_type)}。{remarks}"))
         return render_template("console/warning_new.html", form=form, problems=problems, levels=LEVELS,
                                stations=svc.config.stations, form_id=secrets.token_urlsafe(12),
                                types=sorted((sc.short, k) for k, sc in svc.library.scenarios.items()))
