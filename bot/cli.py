@@ -60,6 +60,10 @@ def cmd_check_config(args) -> int:
     except ContentError as e:
         print("\n".join(e.errors))
         return 1
+    cfg = load_config(args.path)
+    if not cfg.console.secret:
+        print(f"{cfg.source}: console.secret: not set: /console/ will refuse every page until "
+              "FANZHA_CONSOLE_SECRET holds 32+ random characters (the bot itself runs)")
     print("ok")
     return 0
 
