@@ -1,6 +1,7 @@
 """Command-line entry points for the content library (wired into ``python -m bot``).
 
 cmd_check_content(argv)  validate the library: prints "ok" or every "file: field: reason" line
+                         (check_content(): the same as data, for the console)
 cmd_ask(argv)            "文本" -> reply + decision; --jsonl: one JSON object per stdin line
 cmd_eval(argv)           FILE.jsonl (text, intent) -> accuracy, per intent, none P/R, confusion matrix
 cmd_train(argv)          learn the word weights from content/examples/ (--cv: held-out accuracy)
@@ -11,12 +12,14 @@ from __future__ import annotations
 import json
 import sys
 from collections import Counter, defaultdict
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Optional
 
 from . import learned
 from .answers import answer_for
 from .intents import catalog
-from .library import NONE, ContentError, load_library
+from .library import NONE, ContentError, Library, load_library
 from .matcher import Matcher
 
 
@@ -46,6 +49,42 @@ def _load(content_dir: str | None):
         return None
 
 
+@dataclass
+class ContentCheck:
+    """What `check-content` finds: errors (``file: field: reason``; any one and the service would
+    not start), warnings (e.g. weights trained on other examples: they still work, but retrain),
+    and, when the files load, the library and the labelled examples read from disk."""
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    library: Optional[Library] = None
+    examples: list = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+STALE_WEIGHTS = ("weights.json was trained on other examples or keywords than these; "
+                 "run: python -m bot train")
+
+
+def check_content(content_dir: str | Path | None = None, examples_dir: str | Path | None = None) -> ContentCheck:
+    """Validate the scenario files, the lexicon, the learned weights and the labelled examples as they
+    are on disk now (what `python -m bot check-content` prints; the console shows the same)."""
+    try:
+        lib = load_library(content_dir)
+    except ContentError as exc:
+        return ContentCheck(errors=list(exc.errors))
+    errors: list[str] = []
+    examples = learned.load_examples(examples_dir, errors, labels=lib.catalog.labels)
+    if errors:
+        return ContentCheck(errors=errors, library=lib)
+    warnings = []
+    if lib.weights is not None and lib.weights.trained_on != learned.fingerprint(examples, lib):
+        warnings.append(STALE_WEIGHTS)
+    return ContentCheck(warnings=warnings, library=lib, examples=examples)
+
+
 def cmd_check_content(argv: list[str]) -> int:
     """Usage: check-content [--content DIR] [--examples DIR]
 
@@ -53,19 +92,14 @@ def cmd_check_content(argv: list[str]) -> int:
     other examples or keywords than the ones now on disk (they still work, but retrain)."""
     content_dir, argv = _take_option(list(argv), "--content")
     examples_dir, _ = _take_option(argv, "--examples")
-    lib = _load(content_dir)
-    if lib is None:
-        return 1
-    errors: list[str] = []
-    examples = learned.load_examples(examples_dir, errors)
-    for line in errors:
+    res = check_content(content_dir, examples_dir)
+    for line in res.errors:
         print(line)
-    if errors:
+    if not res.ok:
         return 1
     print("ok")
-    if lib.weights is not None and lib.weights.trained_on != learned.fingerprint(examples, lib):
-        print("warning: weights.json was trained on other examples or keywords than these; "
-              "run: python -m bot train")
+    for line in res.warnings:
+        print(f"warning: {line}")
     return 0
 
 

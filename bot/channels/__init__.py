@@ -59,6 +59,14 @@ class Channels:
                 return adapter, Address(adapter.name, target, group.id)
         raise Unreachable(f"group {group.id} ({group.name}) is not reachable by the bot (via {group.send.via})")
 
+    def reach(self, group) -> tuple[str, str]:
+        """How the bot serves a configured group, in Chinese for the staff: (how, what that means)."""
+        for adapter in self._by_name.values():
+            said = adapter.reach(group)
+            if said is not None:
+                return said
+        return "不推送", "配置为不推送（send.via: none）"
+
     def fetch_picture(self, msg, ref: str, limit: int) -> bytes:
         """A picture of `msg`, fetched the way its channel hands pictures over."""
         return self[msg.channel].fetch_picture(ref, limit)

@@ -32,6 +32,11 @@ class AibotAdapter(Adapter):
         a = self.config.wecom.aibot
         self.crypto = CallbackCrypto(a.token, a.encoding_aes_key, "")
 
+    def reach(self, group) -> Optional[tuple[str, str]]:
+        if group.send.via != "aibot":
+            return None
+        return "智能机器人", "只回答群里@机器人的问题，不能主动推送"
+
     # --- inbound ------------------------------------------------------------------------------
     def blueprint(self) -> Blueprint:
         bp = Blueprint("aibot", __name__)

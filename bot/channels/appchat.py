@@ -23,6 +23,12 @@ class AppchatAdapter(Adapter):
     def group_target(self, group) -> Optional[str]:
         return group.send.chatid if group.send.via == "appchat" else None
 
+    def reach(self, group) -> Optional[tuple[str, str]]:
+        if self.group_target(group) is None:
+            return None
+        return "应用群聊", (f"自建应用建的群聊（chatid {group.send.chatid}）：可推送文本、markdown、图片、图文；"
+                        "不能@，提到的人写名字")
+
     def _names_line(self, p: dict) -> str:
         names = [self._name(u) for u in p.get("mentions") or []] + \
             [self._name_by_mobile(m) for m in p.get("mention_mobiles") or []]

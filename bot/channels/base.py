@@ -183,6 +183,18 @@ class Adapter:
         """This channel's address of a configured group that it reaches (send.via = name)."""
         return None
 
+    # --- said to people (the console) ---------------------------------------------------------
+    def reach(self, group: "GroupConfig") -> Optional[tuple[str, str]]:
+        """How this channel serves a configured group, in Chinese for the staff: (how, what that means
+        for a push); None when the group is not this channel's (README "What WeCom really allows")."""
+        return None
+
+    def delivered(self, session, group_ids: list[str]) -> Optional[dict[str, dict]]:
+        """What really reached these groups of this channel, when an outbox row marked sent does not say
+        it: {group id: {"at", "source", "text", "pending"}} (pending: pushes still waiting). None: a
+        row sent is a message delivered, and the outbox says the last push."""
+        return None
+
     def queue(self, outbox, address: Address, kind: str, payload: dict, *, dedupe_key: str,
               source: Optional[str], session, not_before=None) -> int:
         """Queue content for a group: text; an image with its caption first; news (its text is for

@@ -205,6 +205,36 @@ class CustomerGroupAdapter(Adapter):
     def group_target(self, group) -> Optional[str]:
         return group.send.owner if group.send.via == "customer_group" else None
 
+    def reach(self, group) -> Optional[tuple[str, str]]:
+        if self.group_target(group) is None:
+            return None
+        owner = self.config.person(group.send.owner)
+        name = owner.name if owner else group.send.owner
+        return (f"客户群群发（需{name}确认）",
+                f"企业微信只允许群发：每次推送先发给群主{name}，在手机上确认后才发到群里；只发纯文本和附件，"
+                "每个客户群每月最多收到当月天数那么多条群发")
+
+    def delivered(self, session, group_ids: list[str]) -> dict[str, dict]:
+        """The last task each group's owner really sent to it (mass_send_group), and how many wait for
+        the owner: the outbox row of a task is sent as soon as WeCom created the task."""
+        out: dict[str, dict] = {}
+        last = (select(MassSendGroup.group_id, func.max(MassSendGroup.sent_at).label("at"))
+                .where(MassSendGroup.status == "sent", MassSendGroup.group_id.in_(group_ids))
+                .group_by(MassSendGroup.group_id).subquery())
+        rows = session.execute(
+            select(MassSendGroup.group_id, MassSendGroup.sent_at, MassSendTask.source, MassSendTask.text)
+            .join(MassSendTask, MassSendTask.id == MassSendGroup.task_id)
+            .join(last, (MassSendGroup.group_id == last.c.group_id) & (MassSendGroup.sent_at == last.c.at))
+            .where(MassSendGroup.status == "sent").order_by(MassSendGroup.id))
+        for gid, at, source, text in rows:
+            out[gid] = {"at": at, "source": source, "text": text}
+        pending = session.execute(select(MassSendGroup.group_id, func.count())
+                                  .where(MassSendGroup.status == "pending", MassSendGroup.group_id.in_(group_ids))
+                                  .group_by(MassSendGroup.group_id))
+        for gid, n in pending:
+            out.setdefault(gid, {})["pending"] = n
+        return out
+
     def queue(self, outbox, address: Address, kind: str, payload: dict, *, dedupe_key: str,
               source: Optional[str], session, not_before=None) -> int:
         """One mass-send task for the group: text, an image with its caption, or news as link

@@ -24,6 +24,11 @@ class WebhookAdapter(Adapter):
     def group_target(self, group) -> Optional[str]:
         return group.send.robot if group.send.via == "webhook" else None
 
+    def reach(self, group) -> Optional[tuple[str, str]]:
+        if self.group_target(group) is None:
+            return None
+        return f"群机器人（{group.send.robot}）", "可推送文本、markdown、图片、图文，可@成员"
+
     def _markdown_mentions(self, p: dict) -> list[str]:
         # markdown mentions by userid only: a mobile is mapped to its member when known
         users = list(p.get("mentions") or []) + [u.userid for m in p.get("mention_mobiles") or []
