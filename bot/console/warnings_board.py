@@ -13,6 +13,7 @@ from sqlalchemy import select
 from bot import warnings as wn
 from bot.console import access
 from bot.db import session_scope
+from bot.privacy import mask_phone
 from bot.warnings.models import OPEN_STATES
 
 NAV = [("console.warnings", "预警看板", "view")]
@@ -41,6 +42,28 @@ def board_rows(session, config, now, f: dict) -> list[dict]:
                      "next": (wn.texts.EVENT_NAMES[wn.texts.STEP_EVENTS[nxt[0].kind]], nxt[1] - now) if nxt else None,
                      "overdue": w.overdue_now(config.warnings, now)})
     return rows
+
+
+DETAIL_NAMES = {"station": "派出所", "from": "原派出所", "to": "转派给", "level": "级别", "type": "类型",
+                "result": "结果", "note": "说明", "step": "步骤"}
+
+
+def event_detail(config, library, e, full: bool) -> str:
+    """An event row's detail in words: 派出所：城关派出所 级别：红 … (phones masked unless full)."""
+    out = []
+    for k, v in (e.detail or {}).items():
+        if v in (None, ""):
+            continue
+        if k in ("station", "from", "to"):
+            v = wn.station_name(config, v)
+        elif k == "type":
+            v = wn.type_name(library, v)
+        elif k == "result":
+            v = wn.RESULT_NAMES.get(v, v)
+        elif not full:
+            v = mask_phone(str(v))
+        out.append(f"{DETAIL_NAMES.get(k, k)}：{v}")
+    return "  ".join(out)
 
 
 def _board(template: str):
@@ -105,6 +128,7 @@ def register(bp) -> None:
                 results=RESULT_CHOICES, stations=svc.config.stations, person=lambda uid: wn.person_name(svc.config, uid),
                 station_name=lambda sid: wn.station_name(svc.config, sid), event_name=wn.texts.EVENT_NAMES,
                 local=lambda t: wn.texts.local(svc.config, t), said=request.args.get("said"),
+                detail=lambda e: event_detail(svc.config, svc.library, e, u.can("warning.full")),
                 refused=request.args.get("refused"))
 
     @bp.post("/warnings/<number>/sign")
