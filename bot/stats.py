@@ -208,6 +208,13 @@ def priority_weights(sessions, config: Config, now: dt.datetime) -> tuple[dict[s
             f"cases:{total}")
 
 
+def weights_basis(config: Config, source: str) -> str:
+    """Where priority_weights took the weights from, in words."""
+    if source.startswith("cases"):
+        return f"按近{config.priorities.case_window_days}天{source.split(':')[1]}起案件的类型占比"
+    return "按配置的权重"
+
+
 # --- warnings ------------------------------------------------------------------------------------
 
 def _percentile(values: list[float], q: float) -> Optional[float]:

@@ -10,7 +10,7 @@ from bot.cron import weekday_name
 from bot.core.inbox import received_at
 from bot.core.message import Message, Reply
 from bot.core.router import Handler
-from bot.stats import priority_weights
+from bot.stats import priority_weights, weights_basis
 
 USAGE = "用法：#推送 列表 | #推送 预览 名称 | #推送 立即 名称 | #推送 暂停 名称 | #推送 恢复 名称"
 
@@ -70,8 +70,7 @@ def list_text(ctx, now: dt.datetime) -> str:
 
 def preview_text(ctx, campaign, now: dt.datetime) -> str:
     weights, source = priority_weights(ctx.sessions, ctx.config, now)
-    basis = f"按近{ctx.config.priorities.case_window_days}天{source.split(':')[1]}起案件的类型占比" \
-        if source.startswith("cases") else "按配置的权重"
+    basis = weights_basis(ctx.config, source)
     lines = [f"【预览：{campaign.name}】下次每个群将收到（{basis}）："]
     shown = cp.preview(ctx, campaign, now, weights)
     for group, item in shown[:6]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from bot.campaigns import is_paused, previous_slot, record_missed, run_slot, trigger_for
+from bot.campaigns import previous_slot, record_missed, record_paused, run_slot, trigger_for
 from bot.core.scheduling import JobSpec, current_context
 from bot.stats import priority_weights
 
@@ -12,15 +12,19 @@ log = logging.getLogger(__name__)
 
 
 def campaign_slot(name: str) -> None:
-    """Run the campaign's latest slot (a late run belongs to the slot it was scheduled for)."""
+    """Run the campaign's latest slot (a late run belongs to the slot it was scheduled for); a paused
+    campaign's slot is recorded per group as skipped, and sends nothing."""
     ctx = current_context()
     campaign = ctx.config.campaign(name)
-    if campaign is None or not campaign.enabled or is_paused(ctx.sessions, name):
+    if campaign is None or not campaign.enabled:
         return
     now = ctx.clock()
+    slot = previous_slot(campaign, ctx.config.timezone, now)
+    if record_paused(ctx, campaign, slot, now):
+        return
     # the fraud types' shares of recent cases when there are enough cases, else the config weights
     weights, _source = priority_weights(ctx.sessions, ctx.config, now)
-    run_slot(ctx, campaign, previous_slot(campaign, ctx.config.timezone, now), now, weights=weights)
+    run_slot(ctx, campaign, slot, now, weights=weights)
 
 
 def campaign_missed(name: str, scheduled: dt.datetime) -> None:

@@ -6,21 +6,19 @@ state, the permissions, CSRF and the record of changes; `auth.py` the log-in (We
 """
 from __future__ import annotations
 
-import logging
-
 import io
+import logging
 from pathlib import Path
 
+from flask import Blueprint, Flask, abort, redirect, render_template, request, send_file, url_for
 from fontTools.ttLib import TTCollection
 
-from flask import Blueprint, Flask, abort, redirect, render_template, request, send_file, url_for
-
-from bot.console import access, auth, directory, library, warnings_board
+from bot.console import access, auth, campaigns, directory, library, warnings_board
 from bot.privacy import mask_name, mask_phone
 
 log = logging.getLogger(__name__)
 
-PAGES = (warnings_board, library, directory)
+PAGES = (warnings_board, campaigns, library, directory)
 FONT = Path(__file__).resolve().parents[1] / "fonts" / "wqy-microhei.ttc"
 _FONT: dict = {}
 

@@ -237,9 +237,12 @@ def mark_sent(session: Session, row_id: int, token: str, *, attempts: int, at: d
                 claimed_until=None, attempt_started_at=None, last_error=None, result=result)
 
 
-def defer(sessions: sessionmaker, row_id: int, token: str, until: dt.datetime) -> bool:
-    """sending → pending, not tried: the addressee's rate limit is used up until `until`."""
-    return _set(sessions, None, _owned(row_id, token), state="pending", next_attempt_at=until, claimed_until=None)
+def defer(sessions: sessionmaker, row_id: int, token: str, until: dt.datetime, reason: Optional[str] = None) -> bool:
+    """sending → pending, not tried: the addressee's rate limit is used up until `until` (`reason`
+    says so in last_error, for the delivery log; a later send clears it)."""
+    extra = {"last_error": reason} if reason else {}
+    return _set(sessions, None, _owned(row_id, token), state="pending", next_attempt_at=until, claimed_until=None,
+                **extra)
 
 
 def retry_later(sessions: sessionmaker, row_id: int, token: str, *, attempts: int, reason: str, at: dt.datetime,

@@ -105,7 +105,8 @@ class Sender:
         if limit:
             wait = self._target_wait(row, limit)
             if wait is not None:
-                states.defer(self.sessions, row.id, token, wait)
+                states.defer(self.sessions, row.id, token, wait,
+                             reason=f"频率限制：每分钟最多{limit.per_minute}条，等待发送")
                 return
         now = self.clock()
         # the row stays ours for the whole request, however slow the answer: no other sender may send it

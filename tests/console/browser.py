@@ -24,15 +24,28 @@ def chromium_or_skip() -> str:
     return CHROMIUM
 
 
+_SHARED: dict = {}
+
+
 @pytest.fixture(scope="session")
 def chromium():
-    """One headless Chromium for the session; each test opens its own context (cookies apart)."""
+    """One headless Chromium for the session; each test opens its own context (cookies apart).
+
+    Every browser test module imports this fixture, which makes one session fixture per module; they
+    share one Playwright and one browser (a second sync Playwright in the same process refuses to
+    start), and the last one to finish closes it."""
     path = chromium_or_skip()
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=path, headless=True, args=["--no-sandbox"])
-        yield browser
-        browser.close()
+    if "browser" not in _SHARED:
+        from playwright.sync_api import sync_playwright
+        pw = sync_playwright().start()
+        _SHARED.update(pw=pw, users=0,
+                       browser=pw.chromium.launch(executable_path=path, headless=True, args=["--no-sandbox"]))
+    _SHARED["users"] += 1
+    yield _SHARED["browser"]
+    _SHARED["users"] -= 1
+    if _SHARED["users"] == 0:
+        _SHARED.pop("browser").close()
+        _SHARED.pop("pw").stop()
 
 
 @pytest.fixture
