@@ -24,15 +24,28 @@ def chromium_or_skip() -> str:
     return CHROMIUM
 
 
+# Each test module that imports `chromium` has its own copy of the fixture to pytest, and Playwright's sync
+# API runs one instance per thread: the copies share one browser, closed when the last of them ends.
+_shared: dict = {"users": 0, "playwright": None, "browser": None}
+
+
 @pytest.fixture(scope="session")
 def chromium():
     """One headless Chromium for the session; each test opens its own context (cookies apart)."""
     path = chromium_or_skip()
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=path, headless=True, args=["--no-sandbox"])
-        yield browser
-        browser.close()
+    if _shared["users"] == 0:
+        from playwright.sync_api import sync_playwright
+        pw = sync_playwright().start()
+        _shared.update(playwright=pw, browser=pw.chromium.launch(executable_path=path, headless=True,
+                                                                 args=["--no-sandbox"]))
+    _shared["users"] += 1
+    try:
+        yield _shared["browser"]
+    finally:
+        _shared["users"] -= 1
+        if _shared["users"] == 0:
+            _shared["browser"].close()
+            _shared["playwright"].stop()
 
 
 @pytest.fixture
