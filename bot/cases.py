@@ -17,7 +17,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Iterable, Optional
+from typing import Callable, Iterable, Optional
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -297,15 +297,21 @@ def upsert_cases(session, rows: list[dict], now: dt.datetime) -> tuple[int, int]
 
 
 def import_file(sessions, config: Config, path: str | Path, skip_bad: bool = False,
-                now: Optional[dt.datetime] = None) -> ImportResult:
-    """Import a case file; raises ImportFailed for an unusable file (nothing written)."""
+                now: Optional[dt.datetime] = None,
+                also: Optional[Callable[[object, ImportResult], None]] = None) -> ImportResult:
+    """Import a case file; raises ImportFailed for an unusable file (nothing written).
+
+    `also(session, result)` runs in the transaction that writes the cases (the console records
+    who imported the file in it); it does not run when nothing is written."""
     parsed = parse_file(path, config)
     res = ImportResult(rows=parsed.rows, errors=parsed.errors, unknown_types=parsed.unknown_types)
     if parsed.errors and not skip_bad:
         return res
     with session_scope(sessions) as s:
         res.inserted, res.updated = upsert_cases(s, parsed.good, now or utcnow())
-    res.written = True
+        res.written = True
+        if also is not None:
+            also(s, res)
     return res
 
 
@@ -322,14 +328,26 @@ def find_case(session, case_no: str) -> FraudCase:
     return c
 
 
+# how a follow-up was made (#回访 走访：… ; the console's form offers the same)
+FOLLOW_UP_METHODS = ("电话", "走访", "上门", "微信", "视频")
+# a follow-up's or a pledge's note: longer is refused with its length, never cut short
+NOTE_MAX = 1000
+
+
+def follow_up_in(session, case_no: str, *, by: str, note: str, method: str = "电话",
+                 at: Optional[dt.datetime] = None, source_ref: Optional[str] = None) -> bool:
+    """Record a follow-up of a case in the caller's transaction; False when `source_ref` recorded it before."""
+    c = find_case(session, case_no)
+    return insert_unless_exists(session, CaseFollowUp, dict(
+        case_id=c.id, at=at or utcnow(), by=by, method=method, note=note, created_at=utcnow(),
+        source_ref=source_ref or f"cli:{uuid.uuid4().hex}"), ["source_ref"]) is not None
+
+
 def add_follow_up(sessions, case_no: str, *, by: str, note: str, method: str = "电话",
                   at: Optional[dt.datetime] = None, source_ref: Optional[str] = None) -> bool:
     """Record a follow-up of a case; False when the message `source_ref` recorded it before."""
     with session_scope(sessions) as s:
-        c = find_case(s, case_no)
-        return insert_unless_exists(s, CaseFollowUp, dict(
-            case_id=c.id, at=at or utcnow(), by=by, method=method, note=note, created_at=utcnow(),
-            source_ref=source_ref or f"cli:{uuid.uuid4().hex}"), ["source_ref"]) is not None
+        return follow_up_in(s, case_no, by=by, note=note, method=method, at=at, source_ref=source_ref)
 
 
 def follow_ups(sessions, case_no: str) -> tuple[FraudCase, list[CaseFollowUp]]:
@@ -339,15 +357,24 @@ def follow_ups(sessions, case_no: str) -> tuple[FraudCase, list[CaseFollowUp]]:
                                  .order_by(CaseFollowUp.at, CaseFollowUp.id)))
 
 
+def pledge_in(session, *, unit: str, households: int, note: str, by: str, source_ref: Optional[str] = None,
+              at: Optional[dt.datetime] = None) -> bool:
+    """Record households that signed the pledge in the caller's transaction; False when this
+    source_ref was recorded before."""
+    if households <= 0:
+        raise CaseError("户数应为正整数")
+    return insert_unless_exists(session, HouseholdPledge, dict(
+        unit=unit, households=households, note=note, recorded_by=by, recorded_at=at or utcnow(),
+        source_ref=source_ref or f"cli:{uuid.uuid4().hex}"), ["source_ref"]) is not None
+
+
 def record_pledge(sessions, *, unit: str, households: int, note: str, by: str, source_ref: Optional[str] = None,
                   at: Optional[dt.datetime] = None) -> bool:
     """Record households that signed the pledge; False when this source_ref was recorded before."""
     if households <= 0:
         raise CaseError("户数应为正整数")
     with session_scope(sessions) as s:
-        return insert_unless_exists(s, HouseholdPledge, dict(
-            unit=unit, households=households, note=note, recorded_by=by, recorded_at=at or utcnow(),
-            source_ref=source_ref or f"cli:{uuid.uuid4().hex}"), ["source_ref"]) is not None
+        return pledge_in(s, unit=unit, households=households, note=note, by=by, source_ref=source_ref, at=at)
 
 
 # --- demo data -----------------------------------------------------------------------------------

@@ -182,12 +182,17 @@ def rising(sessions, config: Config, now: dt.datetime, days: int = 28, min_incre
     """What is rising now: types and townships with more cases in the last `days` than in the
     `days` before (at least `min_increase` more and +20 %)."""
     a = analyse(sessions, config, days_period(now, days, f"近{days}天"))
+    return a, rising_in(a, min_increase)
+
+
+def rising_in(a: Analysis, min_increase: int = 3) -> list[Rising]:
+    """The types and townships of an analysis that rose against its previous period (the rule of #研判)."""
     out = []
     for dim in ("fraud_type", "township"):
         up = [r for r in a.tables[dim] if r.change >= min_increase
               and (r.prev_count == 0 or r.count >= 1.2 * r.prev_count)]
         out.append(Rising(dim, sorted(up, key=lambda r: (-r.change, -r.count))))
-    return a, out
+    return out
 
 
 def priority_weights(sessions, config: Config, now: dt.datetime) -> tuple[dict[str, float], str]:

@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 
 STAFF = {"admin", "police", "liaison", "propaganda"}
 # a note typed in a chat: longer than this is refused with its length, never cut short
-NOTE_MAX = 1000
+NOTE_MAX = cases.NOTE_MAX
 
 
 def too_long(note: str) -> str:
@@ -117,7 +117,7 @@ class PledgeHandler(Handler):
 
 FOLLOW_UP_USAGE = ("用法：#回访 案件编号 情况说明（记录一次回访，可用“走访：”“电话：”开头说明方式）；"
                    "#回访 案件编号（查看这起案件的回访记录）")
-FOLLOW_UP_METHODS = ("电话", "走访", "上门", "微信", "视频")
+FOLLOW_UP_METHODS = cases.FOLLOW_UP_METHODS
 
 
 class FollowUpHandler(Handler):

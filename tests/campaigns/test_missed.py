@@ -1,5 +1,6 @@
 """A slot missed while the service was down: sent once on start within the grace time, else recorded."""
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -20,7 +21,10 @@ def deliveries(svc):
 
 @pytest.mark.parametrize("down_minutes, expect", [(10, "queued"), (120, "missed")])
 def test_restart_after_downtime(db_url, down_minutes, expect):
-    c = CampaignConfig(name="补发测试", targets={"groups": ["bank_staff"]}, cron="0 3 * * *", draw_from=["venue"],
+    # a daily slot half a day away, so that the real slot never falls inside the grace time of the test's
+    # missed one (at 03:00 the test failed whenever it ran between 03:00 and 04:00 Beijing time)
+    hour = (dt.datetime.now(ZoneInfo("Asia/Shanghai")) + dt.timedelta(hours=12)).hour
+    c = CampaignConfig(name="补发测试", targets={"groups": ["bank_staff"]}, cron=f"0 {hour} * * *", draw_from=["venue"],
                        grace_minutes=60, quiet_hours=None)
     cfg = demo_config(db_url).model_copy(update={"campaigns": [c]})
     svc = Service(cfg)
