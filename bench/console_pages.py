@@ -1,13 +1,14 @@
 """Console pages at scale, through the Flask test client logged in (no network, no browser): each page's
 time as the server spends it (routing, SQL, templates).
 
-    python bench/console_pages.py [--section cases] [--cases 100000] [--requests 20] [--limit-ms 300]
+    python bench/console_pages.py [--section warnings|cases] [--warnings 1000] [--cases 100000] [--requests 20]
+                                  [--limit-ms 300]
                                   [--pg postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
 
 A fresh SQLite database per section; with --pg a fresh PostgreSQL database on that server instead
 (created and dropped again). One section per part of the console: `section_<name>(bench, args)` fills
 the database with what its pages need and returns the pages to time as (label, path, text the page must
-contain). SECTIONS lists them; add a section there (the warnings board with 1,000 open warnings is next).
+contain). SECTIONS lists them: the warnings board with 1,000 open warnings, the case pages over 100,000 cases.
 Every page is requested twice to warm up, then --requests times; the table gives the median, the p99
 (nearest rank) and the maximum. Exit 1 when a page's p99 is over --limit-ms.
 """
@@ -34,6 +35,7 @@ from bot import cases  # noqa: E402
 from bot.case_models import FraudCase  # noqa: E402
 from bot.app import create_app  # noqa: E402
 from bot.db import make_engine, session_scope, upgrade  # noqa: E402
+from bot.warnings.models import ISSUED, REPORTED, SIGNED, Warning, WarningEvent  # noqa: E402
 
 # Friday 27 Nov 2026, 16:00 in Asia/Shanghai: the service's clock during the run (the demo cases end that day)
 NOW = dt.datetime(2026, 11, 27, 8, 0, tzinfo=dt.timezone.utc)
@@ -149,14 +151,52 @@ def section_cases(b: Bench, args) -> list[tuple[str, str, str]]:
     ]
 
 
-# the warnings board (1,000 open warnings) goes here as section_warnings
-SECTIONS = {"cases": section_cases}
+def fill_warnings(app, n: int) -> list[str]:
+    """N open warnings over the last 8 hours, each with its created (and signed / reported) events."""
+    svc = app.extensions["fanzha"]
+    now = svc.clock()
+    stations = [None] + [s.id for s in svc.config.stations]
+    numbers = []
+    with session_scope(svc.sessions) as s:
+        for i in range(n):
+            at = now - dt.timedelta(seconds=28_800 * (n - i) / n)
+            state = (ISSUED, SIGNED, REPORTED)[i % 3]
+            day = at.strftime("%Y%m%d")
+            w = Warning(number=f"YJ-{day}-{i + 1:04d}", day=day, seq=i + 1, source="bench", source_ref=f"bench:{i}",
+                        created_by="police_duty", created_at=at, name=f"张{i % 97}", phone=f"138{i:08d}",
+                        place=f"东关村{i % 12}组", fraud_type="shuadan", level="红橙黄"[i % 3], note="对象正在转账",
+                        station_id=stations[i % len(stations)], assignment=1, dispatched_at=at, reports=0, state=state)
+            s.add(w)
+            s.flush()
+            s.add(WarningEvent(warning_id=w.id, at=at, actor="police_duty", kind="created", to_state=ISSUED,
+                               channel="bench", detail={"station": w.station_id, "level": w.level}))
+            if state != ISSUED:
+                s.add(WarningEvent(warning_id=w.id, at=at, actor="liaison_chen", kind="signed", from_state=ISSUED,
+                                   to_state=SIGNED, channel="bench"))
+            numbers.append(w.number)
+    return numbers
+
+
+def section_warnings(b: Bench, args) -> list[tuple[str, str, str]]:
+    """--warnings open warnings (default 1,000) over the last 8 hours, spread over stations, levels and states."""
+    numbers = fill_warnings(b.app, args.warnings)
+    print(f"{len(numbers)} open warnings loaded")
+    return [
+        (f"预警看板：{len(numbers)} 条（整页）", "/console/warnings", f'id="open-count">{len(numbers)}<'),
+        ("预警看板：自动刷新部分", "/console/warnings/rows", f'id="open-count">{len(numbers)}<'),
+        ("预警看板：城关所+红色", "/console/warnings?station=chengguan&level=红", "未办结"),
+        ("一条预警及其记录", f"/console/warnings/{numbers[len(numbers) // 2]}", "全部记录"),
+    ]
+
+
+SECTIONS = {"warnings": section_warnings, "cases": section_cases}
 
 
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--section", action="append", choices=list(SECTIONS), help="default: every section")
     ap.add_argument("--cases", type=int, default=100_000)
+    ap.add_argument("--warnings", type=int, default=1000)
     ap.add_argument("--requests", type=int, default=20)
     ap.add_argument("--limit-ms", type=float, default=300)
     ap.add_argument("--pg", default="", help="a PostgreSQL server URL: run on a fresh database there")
