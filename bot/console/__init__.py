@@ -10,12 +10,12 @@ import logging
 
 from flask import Blueprint, Flask, abort, redirect, render_template, request, url_for
 
-from bot.console import access, auth, warnings_board
+from bot.console import access, auth, questions, warnings_board
 from bot.privacy import mask_name, mask_phone
 
 log = logging.getLogger(__name__)
 
-PAGES = (warnings_board,)
+PAGES = (warnings_board, questions)
 
 
 def create_blueprint() -> Blueprint:

@@ -24,15 +24,26 @@ def chromium_or_skip() -> str:
     return CHROMIUM
 
 
+_SHARED: dict = {}
+
+
 @pytest.fixture(scope="session")
 def chromium():
-    """One headless Chromium for the session; each test opens its own context (cookies apart)."""
+    """One headless Chromium for the session; each test opens its own context (cookies apart).
+
+    Every browser test module imports this fixture, which makes one session fixture per module: they
+    share one Playwright (a second sync Playwright in the same thread refuses to start)."""
     path = chromium_or_skip()
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=path, headless=True, args=["--no-sandbox"])
-        yield browser
-        browser.close()
+    owner = "browser" not in _SHARED
+    if owner:
+        from playwright.sync_api import sync_playwright
+        _SHARED["playwright"] = sync_playwright().start()
+        _SHARED["browser"] = _SHARED["playwright"].chromium.launch(executable_path=path, headless=True,
+                                                                   args=["--no-sandbox"])
+    yield _SHARED["browser"]
+    if owner:
+        _SHARED.pop("browser").close()
+        _SHARED.pop("playwright").stop()
 
 
 @pytest.fixture
