@@ -15,6 +15,7 @@ its matcher) or discards it. Applying is refused below the bar, on the held-out 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import logging
 import os
@@ -157,19 +158,27 @@ def _in_use_figures(config, sessions, lib, matcher, examples, dev, dev_texts, ne
     if weights is None:
         return {"how": "missing", "error": "; ".join(errors)}
     fp = weights.trained_on
+    known = {"examples": weights.examples, "trained_on": fp}
+    dev_key = hashlib.sha256(json.dumps(dev, ensure_ascii=False).encode()).hexdigest()[:16]
     if fp == new_fp:
-        return {**new, "how": "same", "examples": weights.examples}
+        return {**new, "how": "same", **known}
     with sessions() as s:
-        for run in s.scalars(select(TrainingRun).where(TrainingRun.state == "applied")
-                             .order_by(TrainingRun.id.desc())):
-            if (run.figures or {}).get("trained_on") == fp and run.figures.get("new"):
-                return {**run.figures["new"], "how": "run", "run": run.id, "examples": weights.examples}
+        for run in s.scalars(select(TrainingRun).where(TrainingRun.state.in_(("trained", "applied", "discarded")))
+                             .order_by(TrainingRun.id.desc()).limit(50)):
+            fig = run.figures or {}
+            if run.state == "applied" and fig.get("trained_on") == fp and fig.get("new"):
+                return {**fig["new"], "how": "run", "run": run.id, **known}
+            earlier = fig.get("in_use") or {}
+            if earlier.get("how") == "held_out" and earlier.get("trained_on") == fp \
+                    and earlier.get("dev") == dev_key:
+                # measured by an earlier run: the same weights, the same dev set
+                return {**earlier, "measured_by": earlier.get("measured_by", run.id)}
     base = [e for e in examples if e.file != LABELS_FILE]
     if learned.fingerprint(base, lib) == fp:
         lib.weights = learned.Weights.load_doc(learned.train([e for e in base if e.text not in dev_texts], matcher))
-        return {**figures_of(evaluate(matcher, dev)), "how": "held_out", "examples": weights.examples}
+        return {**figures_of(evaluate(matcher, dev)), "how": "held_out", "dev": dev_key, **known}
     lib.weights = weights
-    return {**figures_of(evaluate(matcher, dev)), "how": "direct", "examples": weights.examples}
+    return {**figures_of(evaluate(matcher, dev)), "how": "direct", **known}
 
 
 # ------------------------------------------------------------------------------------------ runs

@@ -314,7 +314,7 @@ def test_retraining_shows_held_out_figures_before_apply_and_applying_swaps_the_w
     with svc.sessions() as s:
         run = s.get(TrainingRun, 1)
         assert run.state == "trained", run.error
-        assert len(list(s.scalars(select(TrainingRun)))) == 1          # the second start made no run
+        assert len(list(s.scalars(select(TrainingRun)))) == 1          # the refused start made no run
     fig = run.figures
     dev_n = fig["dev"]["n"]
     assert fig["examples"] == len(learned.load_examples(ex)) and fig["console_examples"] == 1
@@ -327,6 +327,15 @@ def test_retraining_shows_held_out_figures_before_apply_and_applying_swaps_the_w
     assert "控制台标注的样本：<b id=\"console-examples\">1</b>" in live
     assert sha(w) == before and svc.matcher.match(TAUGHT).intent == "youxi"
     assert Path(run.weights_path) == w.parent / training.RUNS_DIR / "run-1.json"
+
+    # a second run after it reuses the held-out figures of the same weights in use (no third training)
+    qa.post(c, "/console/questions/training/start")
+    _wait(2)
+    with svc.sessions() as s:
+        second = s.get(TrainingRun, 2)
+    assert second.state == "trained" and second.figures["in_use"]["measured_by"] == 1
+    assert {k: v for k, v in second.figures["in_use"].items() if k != "measured_by"} == fig["in_use"]
+    assert second.figures["new"] == fig["new"]
 
     r = qa.post(c, "/console/questions/training/1/apply")
     assert "said=" in r.headers["Location"], r.headers["Location"]
@@ -345,8 +354,9 @@ def test_retraining_shows_held_out_figures_before_apply_and_applying_swaps_the_w
         acts = [(a.userid, a.action, a.target) for a in s.scalars(select(ConsoleAction).order_by(ConsoleAction.id))]
     assert ("propaganda_yang", "model.retrain", "training_run:1") in acts
     assert ("propaganda_yang", "model.apply", "training_run:1") in acts
-    # decided once: applying or discarding again is refused
+    # decided once: applying or discarding again is refused; the other run can still be discarded
     assert "refused=" in qa.post(c, "/console/questions/training/1/discard").headers["Location"]
+    assert "said=" in qa.post(c, "/console/questions/training/2/discard").headers["Location"]
     # the old weights are kept beside the runs
     assert list((w.parent / training.RUNS_DIR).glob("before-*.json"))
 
