@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -29,17 +30,18 @@ from bot.core.sender import Sender
 from bot.db import ensure_schema, make_engine, session_factory, utcnow
 from bot.pictures import Reader
 from content import Matcher, load_library
-from content.library import DEFAULT_DIR, LEXICON_PATH
+from content.library import LEXICON_PATH
 from content.venues import load_venues
 
 log = logging.getLogger(__name__)
 
 
 _CONTENT_CACHE: dict = {}
+_CONTENT_LOCK = threading.RLock()
 
 
 def content_folder(config: Config) -> Path:
-    return Path(config.qa.content_dir) if config.qa.content_dir else DEFAULT_DIR
+    return config.content_path
 
 
 def check_startup(config: Config, library=None, venues=None) -> None:
@@ -57,16 +59,25 @@ def load_content(config: Config):
     """The content library and its matcher; raises content.ContentError naming file and field.
 
     Loaded once per process and content version (building jieba's dictionary takes most of a
-    second); an edited file changes the version and is loaded anew.
+    second); an edited file (a scenario, the lexicon, the learned weights) changes the version and is
+    loaded anew.
     """
     folder = content_folder(config)
-    files = sorted(folder.glob("*.yaml")) + [LEXICON_PATH]
-    version = (str(folder.resolve()), tuple((str(f), f.stat().st_mtime_ns) for f in files if f.exists()))
-    if version not in _CONTENT_CACHE:
-        lib = load_library(folder)
-        _CONTENT_CACHE.clear()
-        _CONTENT_CACHE[version] = (lib, Matcher(lib))
-    return _CONTENT_CACHE[version]
+    weights = config.weights_path
+    version = content_version(config)
+    with _CONTENT_LOCK:
+        if version not in _CONTENT_CACHE:
+            lib = load_library(folder, weights_path=weights)
+            _CONTENT_CACHE.clear()
+            _CONTENT_CACHE[version] = (lib, Matcher(lib))
+        return _CONTENT_CACHE[version]
+
+
+def content_version(config: Config) -> tuple:
+    """What the loaded content depends on: its files and their modification times."""
+    folder = content_folder(config)
+    files = sorted(folder.glob("*.yaml")) + [LEXICON_PATH, config.weights_path]
+    return (str(folder.resolve()), tuple((str(f), f.stat().st_mtime_ns) for f in files if f.exists()))
 
 
 class Service:
@@ -75,6 +86,9 @@ class Service:
     `ctx` is what handlers and jobs get; the adapters get the service itself (its config,
     sessions, clock, API clients, inbox and outbox).
     """
+    # how often a running service looks whether its content files changed (new weights applied from the
+    # console in another process, an edited scenario) and loads them
+    CONTENT_CHECK_SECONDS = 30.0
 
     def __init__(self, config: Config, *, clock: Callable[[], dt.datetime] = utcnow,
                  handlers: Optional[list[Handler]] = None, engine=None):
@@ -100,6 +114,34 @@ class Service:
                            lease_seconds=config.wecom.handling_lease_seconds,
                            heavy_workers=config.pictures.workers, heavy_queue=config.pictures.queue)
         self.scheduler = None
+        self._content_version = content_version(config)
+        self._stopping = threading.Event()
+        self._watcher: Optional[threading.Thread] = None
+
+    def reload_content(self) -> bool:
+        """Load the content again when its files changed (new weights, an edited scenario) and answer
+        with it from now on; True when something changed. A broken file keeps the content in use (logged)."""
+        version = content_version(self.config)
+        if version == self._content_version:
+            return False
+        try:
+            library, matcher = load_content(self.config)
+        except Exception:
+            log.exception("content changed on disk but cannot be loaded: still answering with the content in use")
+            self._content_version = version        # said once; the next edit is tried again
+            return False
+        self.library, self.matcher = library, matcher
+        self.ctx.library, self.ctx.matcher = library, matcher
+        self._content_version = version
+        log.info("content reloaded: %d learned-weight examples", getattr(library.weights, "examples", 0))
+        return True
+
+    def _watch_content(self) -> None:
+        while not self._stopping.wait(self.CONTENT_CHECK_SECONDS):
+            try:
+                self.reload_content()
+            except Exception:
+                log.exception("content check failed")
 
     def scheduled_jobs(self) -> list[JobSpec]:
         """Every job the service runs on a schedule: the features' and the channels' own."""
@@ -107,12 +149,16 @@ class Service:
 
     def start(self, sender: bool = True, scheduler: bool = True) -> None:
         self.inbox.start()
+        if self._watcher is None:
+            self._watcher = threading.Thread(target=self._watch_content, name="content-check", daemon=True)
+            self._watcher.start()
         if sender:
             self.sender.start()
         if scheduler and self.scheduler is None:
             self.scheduler = Scheduler(self.ctx, self.scheduled_jobs()).start()
 
     def stop(self) -> None:
+        self._stopping.set()
         if self.scheduler is not None:
             self.scheduler.stop()
             self.scheduler = None

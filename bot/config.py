@@ -16,6 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from bot.cron import cron_trigger
 from content.intents import catalog
+from content.files import DEFAULT_DIR
+from content.learned import EXAMPLES_DIR, WEIGHTS_PATH
 from content.venues import signature_problem
 
 GROUP_KINDS = ("community", "bank", "school", "square", "network", "station", "unit",
@@ -224,6 +226,15 @@ class QaConfig(_Model):
     # answers per member per minute in a group chat; one-to-one chats are not limited
     group_answers_per_minute: int = Field(3, ge=1)
     content_dir: Optional[str] = None
+    # the labelled examples the console adds to and retrains from (default content/examples/), and the
+    # learned weights the service answers with (default content/weights.json); empty = the default
+    examples_dir: Optional[str] = None
+    weights_file: Optional[str] = None
+
+    @field_validator("content_dir", "examples_dir", "weights_file")
+    @classmethod
+    def _empty_is_default(cls, v: Optional[str]) -> Optional[str]:
+        return v or None
 
 
 class PicturesConfig(_Model):
@@ -682,6 +693,28 @@ class Config(_Model):
     def catalog(self):
         """The intents of the scenario files this service answers with (content.intents.Catalog)."""
         return catalog(self.qa.content_dir)
+
+    def _path(self, value: Optional[str], default: Path) -> Path:
+        """A configured path (relative to the config file's folder), or the default."""
+        if not value:
+            return default
+        p = Path(value)
+        return p if p.is_absolute() or not self.source else Path(self.source).parent / p
+
+    @property
+    def content_path(self) -> Path:
+        """The scenario files (qa.content_dir as given, relative to the working folder; default content/scenarios/)."""
+        return Path(self.qa.content_dir) if self.qa.content_dir else DEFAULT_DIR
+
+    @property
+    def examples_path(self) -> Path:
+        """The Q&A's labelled examples (qa.examples_dir, default content/examples/)."""
+        return self._path(self.qa.examples_dir, EXAMPLES_DIR)
+
+    @property
+    def weights_path(self) -> Path:
+        """The learned weights the service answers with (qa.weights_file, default content/weights.json)."""
+        return self._path(self.qa.weights_file, WEIGHTS_PATH)
 
     def content_errors(self) -> list[str]:
         """Keys that name fraud types, checked against the scenario files (raises ContentError when

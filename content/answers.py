@@ -150,6 +150,21 @@ def answer_for(r, lib: Library, markdown: bool = False) -> str:
                         (2, False, False), (1, False, False)])
 
 
+def decision(r, lib: Library) -> str:
+    """What the reply to a Match does, as the console's review records it (inbound_message.decision):
+    ``answer`` (names a type, or a situation's fixed answer), ``ask`` (asks back between two types),
+    ``suspect`` (names a suspicion and asks), ``none`` (no answer: the caller gives the help line)."""
+    if r is None or r.intent == NONE or r.intent not in lib.scenarios:
+        return "none"
+    if getattr(r, "situation", None) is not None:
+        return "answer"
+    if r.clarify:
+        return "ask"
+    if getattr(r, "suspect", False) and lib.scenarios[r.intent].ask:
+        return "suspect"
+    return "answer"
+
+
 def _situation_reply(r, lib: Library, md: bool) -> str:
     """A situation's fixed opening, then (when the message is a fraud type of its own, e.g.
     screen sharing asked by a fake 客服) that type and the red flags the message matches."""

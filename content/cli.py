@@ -110,6 +110,9 @@ def cmd_train(argv: list[str]) -> int:
     example file, the accuracy of weights trained on all the other files (what to expect on
     messages nobody has labelled), then trains on everything as usual."""
     argv = list(argv)
+    if "--help" in argv or "-h" in argv:     # print, never train (training overwrites the weights)
+        print(cmd_train.__doc__)
+        return 0
     content_dir, argv = _take_option(argv, "--content")
     examples_dir, argv = _take_option(argv, "--examples")
     out, argv = _take_option(argv, "--out")

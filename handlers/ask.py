@@ -44,7 +44,7 @@ class AskHandler(Handler):
             intent = self._last_intent(msg, ctx)
             if intent:           # a follow-up the bot itself invited is always answered, at once
                 body = answers.case_for if follow == "case" else answers.advice_for
-                return [Reply(body(intent, lib), rich=body(intent, lib, True), intent=intent)]
+                return [Reply(body(intent, lib), rich=body(intent, lib, True), intent=intent, decision="follow")]
         replies = self.answer(text, ctx)
         wait = self._wait(msg, ctx) if msg.is_group else None
         if wait is None:
@@ -58,14 +58,16 @@ class AskHandler(Handler):
     def answer(text: str, ctx: Context) -> list[Reply]:
         lib = ctx.library
         if not text:
-            return [Reply(answers.help_line(lib), intent="none")]
+            return [Reply(answers.help_line(lib), intent="none", decision="none")]
         match = ctx.matcher.match(text)
         answer = answers.answer_for(match, lib)
+        score = round(float(match.score), 4)
         if not answer:
-            return [Reply(answers.help_line(lib), intent="none")]
+            return [Reply(answers.help_line(lib), intent="none", score=score, decision="none")]
         # both forms: the channel shows the rich one to readers who see emphasis (WeCom members)
         return [Reply(answer, rich=answers.answer_for(match, lib, markdown=True),
-                      intent="clarify" if match.clarify else match.intent)]
+                      intent="clarify" if match.clarify else match.intent, score=score,
+                      decision=answers.decision(match, lib))]
 
     # --- per chat memory, kept in the inbox table so every worker process sees it ----------
     @staticmethod

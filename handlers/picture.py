@@ -74,7 +74,7 @@ class PictureHandler(Handler):
                 InboundMessage.channel == msg.channel, InboundMessage.sender == msg.sender,
                 InboundMessage.msg_type == "image", InboundMessage.received_at >= since))
         if sent > ctx.config.pictures.per_minute:
-            return [Reply(TOO_MANY, intent="none")]
+            return [Reply(TOO_MANY, intent="none", decision="limited")]
         return None
 
     def handle(self, msg: Message, ctx: Context, args: str = "") -> list[Reply]:
@@ -87,7 +87,7 @@ class PictureHandler(Handler):
             except (PictureUnavailable, Refused) as e:
                 log.info("picture %d of %s not read: %s (%s)", i, msg.dedupe_key, e.code, e)
                 if len(msg.pictures) == 1 and not msg.text.strip():
-                    return [Reply(refusal(e.code, ctx), intent="none")]
+                    return [Reply(refusal(e.code, ctx), intent="none", decision="unread")]
         self._record(msg, readings, ctx)
         return [answer(msg.text, readings, ctx.library, ctx.matcher)[0]]
 
@@ -126,20 +126,21 @@ def answer(words: str, readings: list[Reading], lib, matcher) -> tuple[Reply, Op
     Q&A's match of the words and the pictures' text (None when nothing was read)."""
     read = [r for r in readings if not r.empty]
     if not read and not words.strip():
-        return Reply(UNREADABLE, intent="none"), None
+        return Reply(UNREADABLE, intent="none", decision="unread"), None
     text = "\n".join(x for x in [words.strip()] + [r.text for r in read] if x)
     qr = tuple(q for r in read for q in r.qr)
     match = matcher.match(text)
     plain, rich = answers.answer_for(match, lib), answers.answer_for(match, lib, markdown=True)
     intent = "clarify" if match.clarify else match.intent
+    decision = answers.decision(match, lib)
     head = [seen_line(read)] if read else []
     if not plain:
         plain = rich = NOTHING_FOUND + answers.FOOTER
-        intent = "none"
+        intent, decision = "none", "none"
     tail_lines = evidence_lines(text, qr)
     plain_out = "\n".join(head + [plain] + tail_lines)
     rich_out = "\n".join([f"> {h}" for h in head] + [rich] + tail_lines)
-    return Reply(plain_out, rich=rich_out, intent=intent), match
+    return Reply(plain_out, rich=rich_out, intent=intent, score=round(float(match.score), 4), decision=decision), match
 
 
 def seen_line(read: list[Reading]) -> str:

@@ -62,5 +62,5 @@ class PublicHandler(Handler):
         if event:          # unsubscribe, VIEW, SCAN, LOCATION …: nothing to say
             return []
         if msg.msg_type in NOT_TEXT:
-            return [Reply(not_text(), intent="none")]
-        return [Reply(help_text(ctx.library), intent="none")]
+            return [Reply(not_text(), intent="none", decision="unread")]
+        return [Reply(help_text(ctx.library), intent="none", decision="menu")]

@@ -172,7 +172,7 @@ class Stack:
     def __init__(self, db_url: str, handlers=None, callback_timeout: float = 5.0, start_sender: bool = True,
                  token_ttl: int = 7200, sender: dict | None = None, wecom: dict | None = None,
                  mp: dict | None = None, extra_groups: list | None = None, pictures: dict | None = None,
-                 env: dict | None = None):
+                 env: dict | None = None, qa: dict | None = None):
         from bot.app import create_app
         from bot.netutil import ServerThread
         from bot.simulator import create_simulator
@@ -190,6 +190,8 @@ class Stack:
             self.config = self.config.model_copy(update={"mp": self.config.mp.model_copy(update=mp)})
         if pictures:
             self.config = self.config.model_copy(update={"pictures": self.config.pictures.model_copy(update=pictures)})
+        if qa:
+            self.config = self.config.model_copy(update={"qa": self.config.qa.model_copy(update=qa)})
         if extra_groups:
             from bot.config import GroupConfig
             self.config = self.config.model_copy(update={

@@ -13,12 +13,13 @@ from pathlib import Path
 from flask import Blueprint, Flask, abort, redirect, render_template, request, send_file, url_for
 from fontTools.ttLib import TTCollection
 
-from bot.console import access, assessment, auth, campaigns, cases, directory, library, warnings_board
+from bot.console import (access, assessment, auth, campaigns, cases, directory, library, questions,
+                         warnings_board)
 from bot.privacy import mask_name, mask_phone
 
 log = logging.getLogger(__name__)
 
-PAGES = (warnings_board, cases, assessment, campaigns, library, directory)
+PAGES = (warnings_board, cases, assessment, campaigns, questions, library, directory)
 FONT = Path(__file__).resolve().parents[1] / "fonts" / "wqy-microhei.ttc"
 _FONT: dict = {}
 

@@ -73,6 +73,12 @@ def _intent(replies: list[Reply]) -> Optional[str]:
     return next((r.intent for r in replies if r.intent), None)
 
 
+def _verdict(replies: list[Reply]) -> dict:
+    """The Q&A's score and decision of the first reply that carries one (columns of inbound_message)."""
+    r = next((r for r in replies if r.decision), None)
+    return {"score": r.score, "decision": r.decision} if r is not None else {"score": None, "decision": None}
+
+
 def _load(text: str) -> list[Reply]:
     out = []
     for d in json.loads(text):
@@ -200,10 +206,10 @@ class Inbox:
         self._send_targeted(h, msg, [r for r in replies if not r.in_place])
         if not in_place:
             self._finish(h, handled_by=handled_by, replied_via="outbox" if replies else "none",
-                         intent=_intent(replies))
+                         intent=_intent(replies), **_verdict(replies))
             return []
         if time.monotonic() - started <= self.deadline and self._finish_passive(h, handled_by, in_place,
-                                                                                  _intent(replies)):
+                                                                                  _intent(replies), _verdict(replies)):
             return in_place
         # a retry came in meanwhile (or time ran out): this connection's answer would be lost
         self._late_replies(h, msg, handled_by, in_place)
@@ -267,7 +273,7 @@ class Inbox:
         else:
             handled_by, replies = answered
             row.update(state="done", finished_at=now, handled_by=handled_by, intent=_intent(replies),
-                       replied_via="passive" if replies else "none",
+                       **_verdict(replies), replied_via="passive" if replies else "none",
                        passive_reply=_dump(replies) if replies else None)
         with begin(self.engine) as conn:
             if guard is not None:
@@ -435,7 +441,7 @@ class Inbox:
             log.exception("could not queue the late answer to %s", msg.dedupe_key)
             self._finish(h, state="failed", error=f"{type(e).__name__}: {e}")
             return
-        self._finish(h, handled_by=handled_by, replied_via="outbox", intent=_intent(replies))
+        self._finish(h, handled_by=handled_by, replied_via="outbox", intent=_intent(replies), **_verdict(replies))
 
     def _send_targeted(self, h: Handling, msg: Message, replies: list[Reply]) -> None:
         """Replies that do not go back now: to another group or to members, or later (`after`)."""
@@ -457,13 +463,16 @@ class Inbox:
     _PASSIVE = (update(_T).where(_T.c.id == bindparam("row_id"), _T.c.handler_token == bindparam("token"),
                                  _T.c.deliveries == bindparam("seen"))
                 .values(state="done", finished_at=bindparam("at"), handled_by=bindparam("by"), lease_until=None,
-                        replied_via="passive", passive_reply=bindparam("reply"), intent=bindparam("intent")))
+                        replied_via="passive", passive_reply=bindparam("reply"), intent=bindparam("intent"),
+                        score=bindparam("score"), decision=bindparam("decision")))
 
-    def _finish_passive(self, h: Handling, handled_by: str, replies: list[Reply], intent: Optional[str]) -> bool:
+    def _finish_passive(self, h: Handling, handled_by: str, replies: list[Reply], intent: Optional[str],
+                        verdict: Optional[dict] = None) -> bool:
         """Record the passive answer unless a retry arrived meanwhile (then False)."""
+        verdict = verdict or {"score": None, "decision": None}
         with begin(self.engine) as conn:
             res = conn.execute(self._PASSIVE, dict(row_id=h.row_id, token=h.token, seen=h.deliveries, at=utcnow(),
-                                                   by=handled_by, reply=_dump(replies), intent=intent))
+                                                   by=handled_by, reply=_dump(replies), intent=intent, **verdict))
         if res.rowcount == 1:
             self._release(h)
         return res.rowcount == 1

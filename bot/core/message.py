@@ -58,6 +58,10 @@ class Reply:
     to_users: tuple[str, ...] = ()
     # what the answer is about (a Q&A intent id), recorded with the inbound message
     intent: Optional[str] = None
+    # the Q&A's verdict, recorded with the inbound message for the console's review: how sure it was
+    # (the matcher's top score) and what it did (answer | ask | suspect | none | follow | menu | unread …)
+    score: Optional[float] = None
+    decision: Optional[str] = None
     # not before this time (UTC): the answer waits in the outbox (a member's answers per minute)
     after: Optional[dt.datetime] = None
 

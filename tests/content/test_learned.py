@@ -92,6 +92,13 @@ def test_training_refuses_examples_that_miss_an_intent(tmp_path, capsys):
     assert not (tmp_path / "w.json").exists()
 
 
+def test_train_help_prints_the_usage_and_trains_nothing(capsys):
+    before = learned.WEIGHTS_PATH.stat().st_mtime_ns
+    assert cmd_train(["--help"]) == 0
+    assert "Usage: train" in capsys.readouterr().out
+    assert learned.WEIGHTS_PATH.stat().st_mtime_ns == before
+
+
 def test_evidence_from_the_weights_is_words_a_resident_recognises(matcher):
     r = matcher.match("俺闺女在抖音上认识个男的 天天叫她宝贝 现在叫她往一个平台充钱")
     assert r.intent == "jiaoyou"
