@@ -258,7 +258,7 @@ def stack(stack_factory) -> Stack:
 
 
 # --- tiers: `pytest -m "not slow"` for the quick loop; CI runs everything --------------------------
-SLOW_FIXTURES = {"stack", "stack_factory", "world", "ocr_reader"}
+SLOW_FIXTURES = {"stack", "stack_factory", "world", "ocr_reader", "console"}
 
 
 def pytest_collection_modifyitems(config, items):
