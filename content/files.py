@@ -4,6 +4,8 @@ Every content module builds on this one; it imports no other content module.
 """
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import yaml
@@ -45,3 +47,20 @@ def read_yaml(path: Path, errors: list[str]):
     except OSError as exc:
         errors.append(f"{path.name}: file: cannot read ({exc.strerror})")
     return None
+
+
+def atomic_write(path, write, binary: bool = False) -> None:
+    """Write `path` through `write(file)` into a temporary file beside it, synced, then renamed over it:
+    a reader sees the old file or the new one, never half of either."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-", suffix=".tmp")
+    try:
+        with (os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8")) as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise

@@ -13,9 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import fcntl
 import json
-import os
 import re
-import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +28,7 @@ from bot.models import InboundMessage, OutboxMessage
 from bot.privacy import mask_name, mask_phone
 from bot.warnings.parse import _SURNAMES
 from content import markup
-from content.files import NONE
+from content.files import NONE, atomic_write
 
 LABELS_FILE = "console_labels.jsonl"
 PICTURE_MARK = "[图片文字] "
@@ -244,18 +242,7 @@ def write_labels(sessions, config) -> int:
             rows = labelled_examples(s, config)
         if not rows and not path.exists():
             return 0
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".console_labels-", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                for r in rows:
-                    fh.write(json.dumps(r, ensure_ascii=False) + "\n")
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        atomic_write(path, lambda fh: fh.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
     return len(rows)
 
 

@@ -20,7 +20,6 @@ import json
 import logging
 import os
 import shutil
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -34,6 +33,7 @@ from bot.console_models import TrainingRun
 from bot.db import session_scope
 from content import Matcher, learned, load_library
 from content.cli import evaluate
+from content.files import atomic_write
 from content.library import ContentError
 
 log = logging.getLogger(__name__)
@@ -293,17 +293,8 @@ def install(source: Path, target: Path) -> Optional[Path]:
         shutil.copyfile(target, backup)
         for old in sorted(backup.parent.glob("before-*.json"))[:-KEEP_BACKUPS]:
             old.unlink(missing_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as out, open(source, "rb") as src:
-            shutil.copyfileobj(src, out)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with open(source, "rb") as src:
+        atomic_write(target, lambda out: shutil.copyfileobj(src, out), binary=True)
     return backup
 
 
